@@ -1,0 +1,52 @@
+//! The runtime of [pymt](https://docs.rs/pymt): `Task<T>` handles, priority
+//! `Pool`s with a registry of named pools, dedicated `Worker`s, `Limiter`s,
+//! and waiting on many tasks.
+//!
+//! Users normally depend on the `pymt` facade, which re-exports everything
+//! here together with the `#[threaded]` and `#[limiter]` attributes.
+//!
+//! ```
+//! # use pymt_core as pymt;
+//! let pool = pymt::Pool::new();
+//! let task = pool.submit(|| 6 * 7);
+//! assert_eq!(task.join(), Ok(42));
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Every task ends in exactly one of `Succeeded`, `Panicked`, `Cancelled`
+//!   or `Rejected`; no handle waits forever because of a shutdown, a
+//!   timeout, a panic or a dropped pool.
+//! - Waiting never deadlocks a pool: a worker that waits on a task still
+//!   queued in its own pool runs that task itself.
+//! - A panic nobody read is logged once (through `log`) when its last handle
+//!   is dropped.
+//! - Nothing polls or sleeps: every wait is woken by the event it waits for.
+#![forbid(unsafe_code)]
+
+mod daemon;
+mod error;
+mod limiter;
+mod pool;
+mod task;
+mod unwind;
+mod wait;
+mod worker;
+
+#[doc(hidden)]
+pub mod __private {
+    //! Support for the attribute macros' expansions. Not public API.
+    pub use crate::private::*;
+}
+mod private;
+
+pub use crate::daemon::join_daemons;
+pub use crate::error::{BuildError, SubmitError, TaskError};
+pub use crate::limiter::{Limiter, Permit};
+pub use crate::pool::builder::PoolBuilder;
+pub use crate::pool::{Pool, PoolStats};
+pub use crate::task::context::{current_task, stop_requested, TaskContext};
+pub use crate::task::state::{TaskId, TaskState};
+pub use crate::task::{spawn, Task, TaskBuilder};
+pub use crate::wait::{as_completed, wait, AsCompleted, ReturnWhen, TaskSet};
+pub use crate::worker::{Worker, WorkerBuilder};

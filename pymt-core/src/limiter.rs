@@ -1,0 +1,329 @@
+//! `Limiter`: a counting semaphore whose waiters (blocked threads and
+//! deferred task launches) are served in one FIFO, so none starves and a
+//! released permit goes straight to the next waiter.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// A deferred launch: receives a permit, returns it if it could not use it.
+pub(crate) type Launch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
+
+struct ThreadWaiter {
+    thread: Thread,
+    granted: AtomicBool,
+}
+
+enum Waiter {
+    Thread(Arc<ThreadWaiter>),
+    Launch(Launch),
+}
+
+struct Inner {
+    available: usize,
+    waiters: VecDeque<Waiter>,
+}
+
+struct Semaphore {
+    inner: Mutex<Inner>,
+}
+
+impl Semaphore {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A counting semaphore, `Clone + Send + Sync`; clones share the permits.
+///
+/// [`Limiter::new`] is a `const fn`, so a `static` limiter works and can be
+/// shared by several functions (`#[limiter(STATIC)]`).
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// static DB: pymt::Limiter = pymt::Limiter::new(2);
+/// let a = DB.acquire();
+/// let b = DB.try_acquire().expect("second permit");
+/// assert!(DB.try_acquire().is_none());
+/// drop((a, b));
+/// assert_eq!(DB.available(), 2);
+/// ```
+pub struct Limiter {
+    capacity: usize,
+    semaphore: OnceLock<Arc<Semaphore>>,
+}
+
+impl Limiter {
+    /// A limiter with `permits` permits.
+    ///
+    /// # Panics
+    ///
+    /// If `permits` is 0 (in a `static`, this is a compile-time error).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let limiter = pymt::Limiter::new(3);
+    /// assert_eq!(limiter.capacity(), 3);
+    /// ```
+    #[track_caller]
+    pub const fn new(permits: usize) -> Self {
+        assert!(permits > 0, "a Limiter needs at least one permit");
+        Limiter {
+            capacity: permits,
+            semaphore: OnceLock::new(),
+        }
+    }
+
+    fn semaphore(&self) -> &Arc<Semaphore> {
+        self.semaphore.get_or_init(|| {
+            Arc::new(Semaphore {
+                inner: Mutex::new(Inner {
+                    available: self.capacity,
+                    waiters: VecDeque::new(),
+                }),
+            })
+        })
+    }
+
+    /// The number of permits.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert_eq!(pymt::Limiter::new(2).capacity(), 2);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Permits free right now.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let l = pymt::Limiter::new(2);
+    /// let _p = l.acquire();
+    /// assert_eq!(l.available(), 1);
+    /// ```
+    pub fn available(&self) -> usize {
+        self.semaphore().lock().available
+    }
+
+    /// Blocks until a permit is free, then holds it until the `Permit` drops.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let l = pymt::Limiter::new(1);
+    /// let p = l.acquire();
+    /// assert_eq!(l.available(), 0);
+    /// drop(p);
+    /// assert_eq!(l.available(), 1);
+    /// ```
+    pub fn acquire(&self) -> Permit {
+        match self.acquire_until(None) {
+            Some(permit) => permit,
+            None => unreachable!("an unbounded acquire always gets a permit"),
+        }
+    }
+
+    /// A permit if one is free now.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let l = pymt::Limiter::new(1);
+    /// let p = l.try_acquire();
+    /// assert!(p.is_some());
+    /// assert!(l.try_acquire().is_none());
+    /// ```
+    pub fn try_acquire(&self) -> Option<Permit> {
+        let semaphore = self.semaphore();
+        let mut inner = semaphore.lock();
+        if inner.available > 0 && inner.waiters.is_empty() {
+            inner.available -= 1;
+            return Some(Permit::new(Arc::clone(semaphore)));
+        }
+        None
+    }
+
+    /// Waits up to `timeout` for a permit.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let l = pymt::Limiter::new(1);
+    /// let _p = l.acquire();
+    /// assert!(l.acquire_timeout(Duration::from_millis(10)).is_none());
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Option<Permit> {
+        self.acquire_until(Some(Instant::now() + timeout))
+    }
+
+    fn acquire_until(&self, deadline: Option<Instant>) -> Option<Permit> {
+        if let Some(permit) = self.try_acquire() {
+            return Some(permit);
+        }
+        let semaphore = self.semaphore();
+        let waiter = Arc::new(ThreadWaiter {
+            thread: thread::current(),
+            granted: AtomicBool::new(false),
+        });
+        {
+            let mut inner = semaphore.lock();
+            if inner.available > 0 && inner.waiters.is_empty() {
+                inner.available -= 1;
+                return Some(Permit::new(Arc::clone(semaphore)));
+            }
+            inner.waiters.push_back(Waiter::Thread(Arc::clone(&waiter)));
+        }
+        loop {
+            if waiter.granted.load(Ordering::Acquire) {
+                return Some(Permit::new(Arc::clone(semaphore)));
+            }
+            match deadline {
+                None => thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return self.abandon(&waiter);
+                    }
+                    thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+
+    /// A timed-out waiter leaves the queue, unless a permit reached it first.
+    fn abandon(&self, waiter: &Arc<ThreadWaiter>) -> Option<Permit> {
+        let semaphore = self.semaphore();
+        let mut inner = semaphore.lock();
+        if waiter.granted.load(Ordering::Acquire) {
+            return Some(Permit::new(Arc::clone(semaphore)));
+        }
+        inner
+            .waiters
+            .retain(|w| !matches!(w, Waiter::Thread(t) if Arc::ptr_eq(t, waiter)));
+        None
+    }
+
+    /// Runs `f` holding a permit (released even if `f` panics).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let l = pymt::Limiter::new(1);
+    /// assert_eq!(l.run(|| 4), 4);
+    /// assert_eq!(l.available(), 1);
+    /// ```
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _permit = self.acquire();
+        f()
+    }
+
+    /// Queues `launch` behind the other waiters; it runs (on the releasing
+    /// thread, or this one if a permit is free) once it gets a permit.
+    pub(crate) fn launch_when_free(&self, launch: Launch) {
+        let semaphore = self.semaphore();
+        let permit = {
+            let mut inner = semaphore.lock();
+            if inner.available > 0 && inner.waiters.is_empty() {
+                inner.available -= 1;
+                Permit::new(Arc::clone(semaphore))
+            } else {
+                inner.waiters.push_back(Waiter::Launch(launch));
+                return;
+            }
+        };
+        if let Some(unused) = launch(permit) {
+            drop(unused);
+        }
+    }
+}
+
+impl Clone for Limiter {
+    fn clone(&self) -> Self {
+        let semaphore = OnceLock::new();
+        let _ = semaphore.set(Arc::clone(self.semaphore()));
+        Limiter {
+            capacity: self.capacity,
+            semaphore,
+        }
+    }
+}
+
+impl fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limiter")
+            .field("capacity", &self.capacity)
+            .field("available", &self.available())
+            .finish()
+    }
+}
+
+/// One permit of a [`Limiter`], released when dropped (panics included).
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let l = pymt::Limiter::new(1);
+/// let permit = l.acquire();
+/// std::thread::spawn(move || drop(permit)).join().unwrap();
+/// assert_eq!(l.available(), 1);
+/// ```
+#[must_use = "the permit is released as soon as it is dropped"]
+pub struct Permit {
+    semaphore: Option<Arc<Semaphore>>,
+}
+
+impl Permit {
+    fn new(semaphore: Arc<Semaphore>) -> Self {
+        Permit {
+            semaphore: Some(semaphore),
+        }
+    }
+}
+
+impl fmt::Debug for Permit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Permit")
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(semaphore) = self.semaphore.take() {
+            release(semaphore);
+        }
+    }
+}
+
+/// Hands the permit to the next waiter, or returns it to the pool. A
+/// deferred launch that cannot use it hands it back and the next one gets it
+/// (a loop, not recursion, however many cancelled launches are queued).
+fn release(semaphore: Arc<Semaphore>) {
+    loop {
+        let mut inner = semaphore.lock();
+        match inner.waiters.pop_front() {
+            None => {
+                inner.available += 1;
+                return;
+            }
+            Some(Waiter::Thread(waiter)) => {
+                // Granted under the lock, so a timing-out waiter sees it.
+                waiter.granted.store(true, Ordering::Release);
+                drop(inner);
+                waiter.thread.unpark();
+                return;
+            }
+            Some(Waiter::Launch(launch)) => {
+                drop(inner);
+                match launch(Permit::new(Arc::clone(&semaphore))) {
+                    None => return,
+                    Some(mut unused) => {
+                        unused.semaphore = None;
+                    }
+                }
+            }
+        }
+    }
+}

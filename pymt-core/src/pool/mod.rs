@@ -1,0 +1,526 @@
+//! `Pool`: worker threads fed by one priority queue, and the registry of
+//! named pools.
+
+pub(crate) mod builder;
+pub(crate) mod queue;
+pub(crate) mod registry;
+pub(crate) mod shared;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use self::builder::PoolBuilder;
+use self::shared::{RunningTasks, Shared};
+use crate::error::SubmitError;
+use crate::task::launch::{self, Spec, Target};
+use crate::task::Task;
+use crate::wait::AsCompleted;
+
+/// A cloneable handle to a set of worker threads fed by one priority queue.
+///
+/// Higher priority runs first; equal priorities run in submission order.
+/// Workers start on demand up to `max_workers` and exit after
+/// `idle_timeout` (above `min_workers`). Dropping the last handle of an
+/// unnamed pool lets queued work finish and the threads exit, without
+/// blocking; named pools live in a process-wide registry until joined.
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let pool = pymt::Pool::builder().max_workers(2).build().unwrap();
+/// let tasks = pool.map(|x: u64| x * x, 1..=4);
+/// let squares: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+/// assert_eq!(squares, [1, 4, 9, 16]);
+/// ```
+#[derive(Clone)]
+pub struct Pool {
+    handle: Arc<Handle>,
+}
+
+/// Owned by every `Pool` clone; its drop (the last handle's) detaches.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.detach();
+    }
+}
+
+/// Counts describing a pool at one moment; see [`Pool::stats`].
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let pool = pymt::Pool::new();
+/// pool.submit(|| ()).join().unwrap();
+/// let stats = pool.stats();
+/// assert_eq!(stats.completed, 1);
+/// assert_eq!(stats.queued, 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Worker threads alive (or starting).
+    pub workers: usize,
+    /// Bodies running now.
+    pub active: usize,
+    /// Tasks waiting in the queue.
+    pub queued: usize,
+    /// Bodies that returned.
+    pub completed: usize,
+    /// Bodies that panicked.
+    pub panicked: usize,
+    /// Tasks cancelled before they ran.
+    pub cancelled: usize,
+}
+
+impl Pool {
+    /// A pool with default settings (unnamed, unregistered).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// assert_eq!(pool.submit(|| 2 + 2).join(), Ok(4));
+    /// ```
+    pub fn new() -> Pool {
+        match PoolBuilder::new().build() {
+            Ok(pool) => pool,
+            Err(error) => unreachable!("default pool settings are valid: {error}"),
+        }
+    }
+
+    /// A builder for a configured pool.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::builder().max_workers(1).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 1);
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::new()
+    }
+
+    pub(crate) fn start(shared: Arc<Shared>) -> Pool {
+        Pool {
+            handle: Arc::new(Handle { shared }),
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    pub(crate) fn same_pool(&self, other: &Pool) -> bool {
+        Arc::ptr_eq(self.shared(), other.shared())
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        Target::Pool(Arc::clone(self.shared()))
+    }
+
+    /// True once the pool stopped accepting work (joined, shut down).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let pool = pymt::Pool::new();
+    /// assert!(!pool.is_closed());
+    /// pool.join(Duration::from_secs(10));
+    /// assert!(pool.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared().is_closed()
+    }
+
+    /// Runs `f` on the pool at priority 0. Blocks while a bounded queue is
+    /// full; after shutdown the task comes back already `Err(Rejected)`.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// assert_eq!(pool.submit(|| "done").join(), Ok("done"));
+    /// ```
+    pub fn submit<T, F>(&self, f: F) -> Task<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.submit_with_priority(0, f)
+    }
+
+    /// Runs `f` with a priority: higher runs first, equal ones in
+    /// submission order.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// let t = pool.submit_with_priority(100, || 1);
+    /// assert_eq!(t.priority(), 100);
+    /// assert_eq!(t.join(), Ok(1));
+    /// ```
+    pub fn submit_with_priority<T, F>(&self, priority: i32, f: F) -> Task<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        launch::launch(Spec::new(priority), &self.target(), f)
+    }
+
+    /// Queues `f` without ever blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError::Full`] when a bounded queue is full,
+    /// [`SubmitError::Shutdown`] once the pool no longer accepts work; both
+    /// hand the closure back.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// let task = pool.try_submit(|| 5).expect("unbounded queue");
+    /// assert_eq!(task.join(), Ok(5));
+    /// ```
+    pub fn try_submit<T, F>(&self, f: F) -> Result<Task<T>, SubmitError<F>>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.try_submit_with_priority(0, f)
+    }
+
+    /// [`try_submit`](Self::try_submit) with a priority.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_submit`](Self::try_submit).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// assert_eq!(pool.try_submit_with_priority(3, || 5).unwrap().priority(), 3);
+    /// ```
+    pub fn try_submit_with_priority<T, F>(
+        &self,
+        priority: i32,
+        f: F,
+    ) -> Result<Task<T>, SubmitError<F>>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.try_submit_spec(Spec::new(priority), f)
+    }
+
+    pub(crate) fn try_submit_spec<T, F>(
+        &self,
+        spec: Spec<T>,
+        f: F,
+    ) -> Result<Task<T>, SubmitError<F>>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        launch::try_submit(spec, self.shared(), f)
+    }
+
+    /// One task per item, in input order.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// let lens: Vec<usize> = pool
+    ///     .map(|s: &str| s.len(), ["a", "bb", "ccc"])
+    ///     .into_iter()
+    ///     .map(|t| t.join().unwrap())
+    ///     .collect();
+    /// assert_eq!(lens, [1, 2, 3]);
+    /// ```
+    pub fn map<I, R, F, It>(&self, f: F, items: It) -> Vec<Task<R>>
+    where
+        It: IntoIterator<Item = I>,
+        I: Send + 'static,
+        R: Send + 'static,
+        F: Fn(I) -> R + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        items
+            .into_iter()
+            .map(|item| {
+                let f = Arc::clone(&f);
+                self.submit(move || f(item))
+            })
+            .collect()
+    }
+
+    /// One task per chunk of `chunk` items; `chunk == 0` spreads the items
+    /// evenly: `ceil(len / max_workers)` per chunk.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::builder().max_workers(2).build().unwrap();
+    /// let chunks = pool.map_chunked(|x: u32| x + 1, vec![1, 2, 3, 4, 5], 0);
+    /// assert_eq!(chunks.len(), 2);
+    /// let all: Vec<u32> = chunks.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    /// assert_eq!(all, [2, 3, 4, 5, 6]);
+    /// ```
+    pub fn map_chunked<I, R, F, It>(&self, f: F, items: It, chunk: usize) -> Vec<Task<Vec<R>>>
+    where
+        It: IntoIterator<Item = I>,
+        I: Send + 'static,
+        R: Send + 'static,
+        F: Fn(I) -> R + Send + Sync + 'static,
+    {
+        let items: Vec<I> = items.into_iter().collect();
+        let chunk = if chunk == 0 {
+            items.len().div_ceil(self.max_workers()).max(1)
+        } else {
+            chunk
+        };
+        let f = Arc::new(f);
+        let mut tasks = Vec::with_capacity(items.len().div_ceil(chunk));
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let part: Vec<I> = items.by_ref().take(chunk).collect();
+            let f = Arc::clone(&f);
+            tasks.push(self.submit(move || part.into_iter().map(|item| f(item)).collect()));
+        }
+        tasks
+    }
+
+    /// Waits until nothing is queued or running; true if that happened
+    /// within `timeout`.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let pool = pymt::Pool::new();
+    /// let _t = pool.submit(|| ());
+    /// assert!(pool.wait_completion(Duration::from_secs(10)));
+    /// assert_eq!(pool.stats().queued, 0);
+    /// ```
+    pub fn wait_completion(&self, timeout: Duration) -> bool {
+        self.shared().wait_completion(timeout)
+    }
+
+    /// As [`wait_completion`](Self::wait_completion), but submissions from
+    /// outside the pool wait until it returns (PyMultiTasking's
+    /// `block=True`). Submissions made by the pool's own tasks go through,
+    /// since they are part of the work being drained.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let pool = pymt::Pool::new();
+    /// let _t = pool.submit(|| ());
+    /// assert!(pool.drain(Duration::from_secs(10)));
+    /// ```
+    pub fn drain(&self, timeout: Duration) -> bool {
+        self.shared().drain(timeout)
+    }
+
+    /// Stops accepting work, finishes queued and running tasks, stops the
+    /// workers and leaves the registry. On timeout, cancels what is still
+    /// queued and returns false.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let pool = pymt::Pool::new();
+    /// let t = pool.submit(|| 1);
+    /// assert!(pool.join(Duration::from_secs(10)));
+    /// assert_eq!(t.join(), Ok(1));
+    /// assert_eq!(pool.submit(|| 2).join(), Err(pymt::TaskError::Rejected));
+    /// ```
+    pub fn join(&self, timeout: Duration) -> bool {
+        registry::remove(self);
+        self.shared().join(timeout)
+    }
+
+    /// Stops accepting work, cancels queued tasks, asks running ones to stop
+    /// (they see [`stop_requested()`](crate::stop_requested)) and stops the
+    /// workers; false if a running task outlived `timeout`.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let pool = pymt::Pool::new();
+    /// let t = pool.submit(|| while !pymt::stop_requested() { std::thread::yield_now() });
+    /// assert!(pool.shutdown(Duration::from_secs(10)));
+    /// assert!(t.is_done());
+    /// ```
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        registry::remove(self);
+        self.shared().shutdown(timeout, RunningTasks::RequestStop)
+    }
+
+    /// Resizes the pool (values below 1 count as 1; `min_workers` is lowered
+    /// to fit). Shrinking retires surplus idle workers at once and busy ones
+    /// after their task; growing starts workers for tasks already queued.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// pool.set_max_workers(3);
+    /// assert_eq!(pool.max_workers(), 3);
+    /// ```
+    pub fn set_max_workers(&self, max: usize) {
+        self.shared().set_max_workers(max);
+    }
+
+    /// The current maximum number of workers.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert_eq!(pymt::Pool::builder().max_workers(5).build().unwrap().max_workers(), 5);
+    /// ```
+    pub fn max_workers(&self) -> usize {
+        self.shared().max_workers()
+    }
+
+    /// The pool's name (an automatic `pymt-pool-N` if none was given).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert!(pymt::Pool::new().name().starts_with("pymt-pool-"));
+    /// ```
+    pub fn name(&self) -> &str {
+        self.shared().name()
+    }
+
+    /// Counts of workers and tasks right now.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert_eq!(pymt::Pool::new().stats().workers, 0);
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        let s = self.shared().snapshot();
+        PoolStats {
+            workers: s.workers,
+            active: s.active,
+            queued: s.queued,
+            completed: s.completed,
+            panicked: s.panicked,
+            cancelled: s.cancelled,
+        }
+    }
+
+    /// Yields tasks in completion order (already finished ones first),
+    /// woken by each completion (no polling). Same as
+    /// [`as_completed`](crate::as_completed).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::new();
+    /// let tasks = pool.map(|x: u32| x, 0..3);
+    /// let mut seen: Vec<u32> = pymt::Pool::as_completed(tasks).map(|t| t.join().unwrap()).collect();
+    /// seen.sort();
+    /// assert_eq!(seen, [0, 1, 2]);
+    /// ```
+    pub fn as_completed<T>(tasks: Vec<Task<T>>) -> AsCompleted<T> {
+        AsCompleted::new(tasks)
+    }
+
+    // ===== registry =====
+
+    /// The registered pool `name`, created with default settings (and the
+    /// `PYMT_*` variables) if absent. A bad variable is logged and ignored
+    /// here; use [`Pool::builder`] to see it as an error.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let a = pymt::Pool::named("doc-named");
+    /// let b = pymt::Pool::named("doc-named");
+    /// assert_eq!(a.name(), b.name());
+    /// assert!(a.join(Duration::from_secs(10)));
+    /// ```
+    pub fn named(name: &str) -> Pool {
+        Pool::named_with(name, None)
+    }
+
+    /// `named`, with a maximum applied only if the pool is created here.
+    pub(crate) fn named_with(name: &str, max_workers: Option<usize>) -> Pool {
+        registry::get_or_create(name, || {
+            let configured = |env: bool| {
+                let mut builder = PoolBuilder::new();
+                if env {
+                    builder = builder.from_env();
+                }
+                if let Some(max) = max_workers {
+                    builder = builder.max_workers(max);
+                }
+                builder.unregistered(name)
+            };
+            configured(true).unwrap_or_else(|error| {
+                log::error!("pymt: pool '{name}': {error}; using default settings");
+                match configured(false) {
+                    Ok(pool) => pool,
+                    Err(error) => unreachable!("default pool settings are valid: {error}"),
+                }
+            })
+        })
+    }
+
+    /// The registered pool `name`, if any (look-up only).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert!(pymt::Pool::get_pool_by_name("no-such-pool").is_none());
+    /// ```
+    pub fn get_pool_by_name(name: &str) -> Option<Pool> {
+        registry::get(name)
+    }
+
+    /// Every registered, live pool.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let p = pymt::Pool::named("doc-pools");
+    /// assert!(pymt::Pool::pools().iter().any(|q| q.name() == "doc-pools"));
+    /// p.join(Duration::from_secs(10));
+    /// ```
+    pub fn pools() -> Vec<Pool> {
+        registry::all()
+    }
+
+    /// Joins every registered pool (each leaves the registry); true if all
+    /// finished within `timeout`. Safe to call from several threads at once.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let t = pymt::Pool::named("doc-join-pools").submit(|| 1);
+    /// assert!(pymt::Pool::join_pools(Duration::from_secs(10)));
+    /// assert_eq!(t.join(), Ok(1));
+    /// assert!(pymt::Pool::get_pool_by_name("doc-join-pools").is_none());
+    /// ```
+    pub fn join_pools(timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut all_done = true;
+        for pool in registry::all() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            all_done &= pool.join(left);
+        }
+        all_done
+    }
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::new()
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.name())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

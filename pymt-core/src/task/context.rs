@@ -1,0 +1,169 @@
+//! What a running task knows about itself: `current_task()`,
+//! `stop_requested()`, and which pool the current thread works for.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::sync::Arc;
+
+use super::cell::Run;
+use super::state::TaskId;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<dyn Run>>> = const { RefCell::new(None) };
+    /// Address of the pool (`Shared`) whose worker this thread is; 0 if none.
+    static EXECUTOR: Cell<usize> = const { Cell::new(0) };
+    /// Task bodies running on this thread (more than one when run inline).
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The running task, as seen from inside its body.
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let pool = pymt::Pool::new();
+/// let task = pool.submit_with_priority(7, || {
+///     let me = pymt::current_task().expect("inside a task");
+///     (me.priority(), me.stop_requested())
+/// });
+/// assert_eq!(task.join().unwrap(), (7, false));
+/// ```
+#[derive(Clone)]
+pub struct TaskContext {
+    task: Arc<dyn Run>,
+}
+
+impl TaskContext {
+    /// The running task's id (equal to its handle's `id()`).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let task = pymt::spawn(|| pymt::current_task().unwrap().id());
+    /// assert_eq!(task.id(), task.result().unwrap());
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.task.header().id
+    }
+
+    /// The name given at submission, if any.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let t = pymt::TaskBuilder::new().name("job").spawn(|| {
+    ///     pymt::current_task().unwrap().name().map(str::to_owned)
+    /// });
+    /// assert_eq!(t.join().unwrap().as_deref(), Some("job"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.task.header().name.as_deref()
+    }
+
+    /// The priority given at submission (0 by default).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert_eq!(pymt::spawn(|| pymt::current_task().unwrap().priority()).join(), Ok(0));
+    /// ```
+    pub fn priority(&self) -> i32 {
+        self.task.header().priority
+    }
+
+    /// True once [`Task::request_stop`](crate::Task::request_stop) was called
+    /// on this task or its pool is shutting down.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert!(!pymt::spawn(|| pymt::current_task().unwrap().stop_requested()).join().unwrap());
+    /// ```
+    pub fn stop_requested(&self) -> bool {
+        self.task.header().stop_requested()
+    }
+}
+
+impl fmt::Debug for TaskContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("priority", &self.priority())
+            .finish()
+    }
+}
+
+/// The task running on this thread, or `None` outside a task.
+///
+/// A task that a waiting worker runs inline sees its own context.
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// assert!(pymt::current_task().is_none());
+/// assert!(pymt::spawn(|| pymt::current_task().is_some()).join().unwrap());
+/// ```
+pub fn current_task() -> Option<TaskContext> {
+    CURRENT.with(|current| {
+        current.borrow().as_ref().map(|task| TaskContext {
+            task: Arc::clone(task),
+        })
+    })
+}
+
+/// True if the running task was asked to stop (false outside a task).
+///
+/// Long-running bodies poll this to end cooperatively; pymt never kills a
+/// thread.
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// # use std::time::Duration;
+/// let (started, rx) = std::sync::mpsc::channel();
+/// let task = pymt::spawn(move || {
+///     started.send(()).unwrap();
+///     let mut rounds = 0u64;
+///     while !pymt::stop_requested() {
+///         rounds += 1;
+///         std::thread::yield_now();
+///     }
+///     rounds
+/// });
+/// rx.recv().unwrap();
+/// task.request_stop();
+/// assert!(task.result_timeout(Duration::from_secs(10)).is_ok());
+/// ```
+pub fn stop_requested() -> bool {
+    CURRENT.with(|current| {
+        current
+            .borrow()
+            .as_ref()
+            .is_some_and(|task| task.header().stop_requested())
+    })
+}
+
+/// Runs a claimed task with its context installed (restoring the outer one,
+/// so inline runs nest).
+pub(crate) fn run_claimed(task: Arc<dyn Run>) {
+    let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(&task))));
+    DEPTH.with(|d| d.set(d.get() + 1));
+    task.run_claimed();
+    DEPTH.with(|d| d.set(d.get() - 1));
+    CURRENT.with(|current| *current.borrow_mut() = previous);
+}
+
+/// How many task bodies this thread is running right now.
+pub(crate) fn depth() -> usize {
+    DEPTH.with(Cell::get)
+}
+
+/// Marks this thread as a worker of the pool at `address`.
+pub(crate) fn set_executor(address: usize) {
+    EXECUTOR.with(|e| e.set(address));
+}
+
+/// The pool this thread works for (0 if none).
+pub(crate) fn executor() -> usize {
+    EXECUTOR.with(Cell::get)
+}

@@ -1,0 +1,179 @@
+//! Waiting on many tasks: `wait`, `as_completed`, `TaskSet`.
+//!
+//! Every form registers one shared [`Signal`](signal::Signal) on each task;
+//! finishing tasks push their index, so waiting is woken by completions
+//! (no polling). A worker waiting here first runs, inline, tasks still queued
+//! in its own pool.
+
+pub(crate) mod signal;
+mod task_set;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use self::signal::Signal;
+use crate::task::Task;
+
+pub use self::task_set::TaskSet;
+
+/// When [`wait`] returns (`concurrent.futures` semantics).
+///
+/// ```
+/// # use pymt_core as pymt;
+/// assert_ne!(pymt::ReturnWhen::FirstCompleted, pymt::ReturnWhen::AllCompleted);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReturnWhen {
+    /// As soon as any task ends.
+    FirstCompleted,
+    /// As soon as any task panics, or when all have ended. Cancellations
+    /// are not exceptions.
+    FirstException,
+    /// When every task has ended.
+    AllCompleted,
+}
+
+/// Waits on `tasks` until `when` is met or `timeout` passes; returns
+/// `(done, pending)` (clones of the handles, each in input order).
+/// Waiting on no task returns at once in every mode.
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// # use std::time::Duration;
+/// let pool = pymt::Pool::new();
+/// let tasks = vec![pool.submit(|| 1), pool.submit(|| 2)];
+/// let (done, pending) = pymt::wait(&tasks, pymt::ReturnWhen::AllCompleted, Duration::from_secs(10));
+/// assert_eq!((done.len(), pending.len()), (2, 0));
+/// ```
+pub fn wait<T>(
+    tasks: &[Task<T>],
+    when: ReturnWhen,
+    timeout: Duration,
+) -> (Vec<Task<T>>, Vec<Task<T>>) {
+    let deadline = Instant::now() + timeout;
+    let signal = Arc::new(Signal::default());
+    for (index, task) in tasks.iter().enumerate() {
+        task.notify_on_done(&signal, index);
+    }
+    let mut ended = 0;
+    let mut panicked = false;
+    loop {
+        while let Some(index) = signal.try_next() {
+            ended += 1;
+            panicked |= tasks[index].is_panicked();
+        }
+        let satisfied = match when {
+            ReturnWhen::AllCompleted => ended == tasks.len(),
+            ReturnWhen::FirstCompleted => ended > 0 || tasks.is_empty(),
+            ReturnWhen::FirstException => ended == tasks.len() || panicked,
+        };
+        if satisfied {
+            break;
+        }
+        if help_one(tasks) {
+            continue;
+        }
+        match signal.next(Some(deadline)) {
+            Some(index) => {
+                ended += 1;
+                panicked |= tasks[index].is_panicked();
+            }
+            None => break,
+        }
+    }
+    for task in tasks {
+        task.stop_notifying(&signal);
+    }
+    tasks.iter().cloned().partition(Task::is_done)
+}
+
+/// Runs one task of `tasks` inline if this thread is a worker of the pool
+/// where it is still queued.
+fn help_one<T>(tasks: &[Task<T>]) -> bool {
+    tasks.iter().any(Task::help)
+}
+
+/// Yields `tasks` in completion order (those already finished first),
+/// blocking between completions; same as [`Pool::as_completed`](crate::Pool::as_completed).
+///
+/// # Examples
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let tasks = vec![pymt::spawn(|| 1), pymt::spawn(|| 2)];
+/// let total: i32 = pymt::as_completed(tasks).map(|t| t.join().unwrap()).sum();
+/// assert_eq!(total, 3);
+/// ```
+pub fn as_completed<T>(tasks: Vec<Task<T>>) -> AsCompleted<T> {
+    AsCompleted::new(tasks)
+}
+
+/// Iterator returned by [`as_completed`].
+pub struct AsCompleted<T> {
+    tasks: Vec<Option<Task<T>>>,
+    signal: Arc<Signal>,
+    remaining: usize,
+}
+
+impl<T> AsCompleted<T> {
+    pub(crate) fn new(tasks: Vec<Task<T>>) -> Self {
+        let signal = Arc::new(Signal::default());
+        for (index, task) in tasks.iter().enumerate() {
+            task.notify_on_done(&signal, index);
+        }
+        AsCompleted {
+            remaining: tasks.len(),
+            tasks: tasks.into_iter().map(Some).collect(),
+            signal,
+        }
+    }
+}
+
+impl<T> Iterator for AsCompleted<T> {
+    type Item = Task<T>;
+
+    fn next(&mut self) -> Option<Task<T>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let index = loop {
+            if let Some(index) = self.signal.try_next() {
+                break index;
+            }
+            if self.tasks.iter().flatten().any(Task::help) {
+                continue;
+            }
+            match self.signal.next(None) {
+                Some(index) => break index,
+                None => unreachable!("an unbounded signal wait yields an index"),
+            }
+        };
+        self.remaining -= 1;
+        self.tasks[index].take()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<T> ExactSizeIterator for AsCompleted<T> {}
+
+impl<T> Drop for AsCompleted<T> {
+    fn drop(&mut self) {
+        for task in self.tasks.iter().flatten() {
+            task.stop_notifying(&self.signal);
+        }
+    }
+}
+
+impl<T> fmt::Debug for AsCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}

@@ -1,0 +1,69 @@
+//! A completion signal shared by many tasks: each finishing task pushes its
+//! index, one waiter pops indices in completion order.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+#[derive(Default)]
+struct State {
+    ready: VecDeque<usize>,
+    sleeping: bool,
+}
+
+/// Completion order of a group of tasks (used by `wait`, `as_completed` and
+/// `TaskSet`). Notifying costs no syscall unless the waiter sleeps.
+#[derive(Default)]
+pub(crate) struct Signal {
+    state: Mutex<State>,
+    cond: Condvar,
+}
+
+impl Signal {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that the task at `index` finished.
+    pub(crate) fn notify(&self, index: usize) {
+        let mut state = self.lock();
+        state.ready.push_back(index);
+        if state.sleeping {
+            self.cond.notify_one();
+        }
+    }
+
+    /// The next finished index, if any, without blocking.
+    pub(crate) fn try_next(&self) -> Option<usize> {
+        self.lock().ready.pop_front()
+    }
+
+    /// The next finished index; `None` once `deadline` passes.
+    pub(crate) fn next(&self, deadline: Option<Instant>) -> Option<usize> {
+        let mut state = self.lock();
+        loop {
+            if let Some(index) = state.ready.pop_front() {
+                return Some(index);
+            }
+            state.sleeping = true;
+            state = match deadline {
+                None => self
+                    .cond
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        state.sleeping = false;
+                        return None;
+                    }
+                    self.cond
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            state.sleeping = false;
+        }
+    }
+}
