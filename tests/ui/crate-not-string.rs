@@ -1,0 +1,6 @@
+use pymt::threaded;
+
+#[threaded(crate = pymt)]
+fn work() {}
+
+fn main() {}

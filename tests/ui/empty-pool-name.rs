@@ -1,0 +1,6 @@
+use pymt::threaded;
+
+#[threaded(pool_name = "")]
+fn work() {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use pymt::limiter;
+
+#[limiter]
+fn download() {}
+
+#[limiter(blocking = true)]
+fn upload() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use pymt::{limiter, threaded};
+
+#[limiter(4)]
+#[limiter(2)]
+#[threaded]
+fn download() {}
+
+fn main() {}

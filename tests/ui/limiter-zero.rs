@@ -1,0 +1,8 @@
+use pymt::limiter;
+
+#[limiter(0)]
+fn download() {}
+
+fn main() {
+    download();
+}

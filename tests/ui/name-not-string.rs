@@ -1,0 +1,6 @@
+use pymt::threaded;
+
+#[threaded(name = worker)]
+fn work() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use pymt::threaded;
+
+#[threaded]
+struct Job;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use pymt::threaded;
+
+#[threaded(pool_name = io)]
+fn fetch() {}
+
+fn main() {}

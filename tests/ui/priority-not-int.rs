@@ -1,0 +1,6 @@
+use pymt::threaded;
+
+#[threaded(priority = "high")]
+fn work() {}
+
+fn main() {}
