@@ -139,3 +139,8 @@ pub mod __private {
     //! What macro expansions refer to. Not public API.
     pub use pymt_core::__private::*;
 }
+
+/// Compiles and runs the README's examples as doc tests, so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
