@@ -32,7 +32,10 @@ fn flaky(fail: bool) -> &'static str {
 fn main() {
     // Calling a #[threaded] function returns a Task handle at once.
     let task = fib(50);
-    println!("fib(50) = {} (computed on another thread)", task.join().expect("fib"));
+    println!(
+        "fib(50) = {} (computed on another thread)",
+        task.join().expect("fib")
+    );
 
     // Functions naming the same pool share its workers and its priority queue.
     let counts: Vec<_> = ["the quick brown fox", "jumps over", "the lazy dog"]

@@ -1,7 +1,7 @@
 //! Daemon workers behind `#[threaded(daemon)]`, and `join_daemons`.
 
 use std::sync::{Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::task::launch::Target;
 use crate::worker::Worker;
@@ -72,13 +72,13 @@ impl DaemonSlot {
 /// assert!(pymt::join_daemons(Duration::from_secs(10)));
 /// ```
 pub fn join_daemons(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::deadline::after(timeout);
     let slots: Vec<&'static DaemonSlot> =
         std::mem::take(&mut *DAEMONS.lock().unwrap_or_else(PoisonError::into_inner));
     let mut all_done = true;
     for slot in slots {
         if let Some(worker) = slot.take() {
-            all_done &= worker.join(deadline.saturating_duration_since(Instant::now()));
+            all_done &= worker.join(crate::deadline::left(deadline));
         }
     }
     all_done

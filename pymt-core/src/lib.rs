@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod daemon;
+mod deadline;
 mod error;
 mod limiter;
 mod pool;

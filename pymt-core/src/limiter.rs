@@ -158,7 +158,7 @@ impl Limiter {
     /// assert!(l.acquire_timeout(Duration::from_millis(10)).is_none());
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<Permit> {
-        self.acquire_until(Some(Instant::now() + timeout))
+        self.acquire_until(crate::deadline::after(timeout))
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> Option<Permit> {

@@ -27,6 +27,12 @@ pub(crate) fn contain(what: &str, f: impl FnOnce()) {
     }
 }
 
+/// A name std accepts for a thread: interior NUL bytes (which make
+/// `thread::Builder::spawn` panic) become U+FFFD.
+pub(crate) fn thread_name(name: &str) -> String {
+    name.replace('\0', "\u{FFFD}")
+}
+
 /// Aborts the process if pool-internal code unwinds: an internal panic would
 /// otherwise leave counters and waiters in a state where handles hang.
 pub(crate) struct AbortOnPanic;

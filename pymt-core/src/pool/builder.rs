@@ -178,7 +178,8 @@ impl PoolBuilder {
     ///
     /// `max_workers` 0, an explicit `max_workers` below `min_workers` (an
     /// unset maximum is raised to the minimum), `queue_capacity` 0, an empty
-    /// or already registered name, or a bad `PYMT_*` variable.
+    /// or already registered name or one containing NUL, or a bad `PYMT_*`
+    /// variable.
     ///
     /// ```
     /// # use pymt_core as pymt;
@@ -186,6 +187,11 @@ impl PoolBuilder {
     /// assert!(err.to_string().contains("min_workers"));
     /// ```
     pub fn build(self) -> Result<Pool, BuildError> {
+        if let Some(name) = self.name.as_deref().filter(|n| n.contains('\0')) {
+            return Err(BuildError::new(format!(
+                "a pool name must not contain NUL bytes, got {name:?}"
+            )));
+        }
         let mut config = self.config()?;
         match config.name.take() {
             Some(name) => registry::register(&name, || config.start(name.clone())),

@@ -8,7 +8,7 @@ pub(crate) mod shared;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use self::builder::PoolBuilder;
 use self::shared::{RunningTasks, Shared};
@@ -500,11 +500,10 @@ impl Pool {
     /// assert!(pymt::Pool::get_pool_by_name("doc-join-pools").is_none());
     /// ```
     pub fn join_pools(timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after(timeout);
         let mut all_done = true;
         for pool in registry::all() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            all_done &= pool.join(left);
+            all_done &= pool.join(crate::deadline::left(deadline));
         }
         all_done
     }

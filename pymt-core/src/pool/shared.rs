@@ -15,7 +15,7 @@ use crate::error::TaskError;
 use crate::task::cell::Run;
 use crate::task::context;
 use crate::task::state::{CANCELLED, PANICKED, QUEUED, RUNNING, SUCCEEDED};
-use crate::unwind::AbortOnPanic;
+use crate::unwind::{self, AbortOnPanic};
 
 /// Whether the pool takes new work, and what happens to queued work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,7 +250,7 @@ impl Shared {
             st.notified += 1;
             self.work_cv.notify_one();
             false
-        } else if st.workers < st.max_workers && st.queued > st.starting {
+        } else if st.workers < st.max_workers && st.queued > st.starting + st.notified {
             st.workers += 1;
             st.starting += 1;
             true
@@ -266,9 +266,9 @@ impl Shared {
             st.next_thread
         };
         let thread_name = if self.config.single_thread {
-            self.config.name.clone()
+            unwind::thread_name(&self.config.name)
         } else {
-            format!("{}-{index}", self.config.name)
+            unwind::thread_name(&format!("{}-{index}", self.config.name))
         };
         let mut builder = thread::Builder::new().name(thread_name);
         if let Some(size) = self.config.stack_size {
@@ -431,23 +431,30 @@ impl Shared {
     fn wait_state<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,
-        deadline: Instant,
+        deadline: Option<Instant>,
         done: impl Fn(&State) -> bool,
     ) -> (MutexGuard<'a, State>, bool) {
         loop {
             if done(&st) {
                 return (st, true);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let left = crate::deadline::left(deadline);
+            if left.is_zero() {
                 return (st, false);
             }
             st.state_sleepers += 1;
-            st = self
-                .state_cv
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            st = match deadline {
+                None => self
+                    .state_cv
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(_) => {
+                    self.state_cv
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
             st.state_sleepers -= 1;
         }
     }
@@ -467,7 +474,7 @@ impl Shared {
     }
 
     pub(crate) fn wait_completion(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after(timeout);
         let own = self.own_active();
         let st = self.lock();
         self.wait_state(st, deadline, |st| st.queued == 0 && st.active <= own)
@@ -475,7 +482,7 @@ impl Shared {
     }
 
     pub(crate) fn drain(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after(timeout);
         let own = self.own_active();
         let mut st = self.lock();
         st.draining += 1;
@@ -529,7 +536,7 @@ impl Shared {
     /// Finish queued and running tasks, stop the workers; on timeout cancel
     /// what is still queued and return false.
     pub(crate) fn join(self: &Arc<Self>, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after(timeout);
         let (own_workers, own_active) = (self.own_workers(), self.own_active());
         let mut st = self.lock();
         self.close(&mut st, Lifecycle::Joining);
@@ -556,7 +563,7 @@ impl Shared {
     /// Stop accepting, cancel the queue, handle running tasks as `running`
     /// says, and wait up to `timeout` for the workers to exit.
     pub(crate) fn shutdown(&self, timeout: Duration, running: RunningTasks) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after(timeout);
         let (own_workers, own_active) = (self.own_workers(), self.own_active());
         if running == RunningTasks::RequestStop {
             self.stop_all.store(true, Ordering::Release);

@@ -150,7 +150,13 @@ pub(crate) fn run_claimed(task: Arc<dyn Run>) {
     DEPTH.with(|d| d.set(d.get() + 1));
     task.run_claimed();
     DEPTH.with(|d| d.set(d.get() - 1));
-    CURRENT.with(|current| *current.borrow_mut() = previous);
+    let ours = CURRENT.with(|current| current.replace(previous));
+    // The last reference may be ours: dropping it drops an unread result,
+    // whose `Drop` may panic. That must not kill the worker.
+    crate::unwind::contain("dropping a finished task's result", move || {
+        drop(ours);
+        drop(task);
+    });
 }
 
 /// How many task bodies this thread is running right now.

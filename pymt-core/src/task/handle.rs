@@ -143,7 +143,7 @@ impl<T> Task<T> {
     /// assert!(t.wait_timeout(Duration::from_secs(10)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(Some(Instant::now() + timeout))
+        self.wait_until(crate::deadline::after(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
@@ -190,7 +190,11 @@ impl<T> Task<T> {
         self.wait();
         self.cell
             .completion()
-            .read(|result| result.as_ref().err().cloned())
+            .read(|result| match result {
+                // `Taken` means another handle moved a value out: no failure.
+                Ok(_) | Err(TaskError::Taken) => None,
+                Err(error) => Some(error.clone()),
+            })
             .flatten()
     }
 

@@ -104,7 +104,7 @@ fn reject(cell: &dyn Run) {
 fn spawn_thread(cell: Arc<dyn Run>) {
     let mut builder = thread::Builder::new();
     if let Some(name) = &cell.header().name {
-        builder = builder.name(name.to_string());
+        builder = builder.name(crate::unwind::thread_name(name));
     }
     let runner = Arc::clone(&cell);
     let spawned = builder.spawn(move || {

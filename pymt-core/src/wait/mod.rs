@@ -10,7 +10,7 @@ mod task_set;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use self::signal::Signal;
 use crate::task::Task;
@@ -53,7 +53,7 @@ pub fn wait<T>(
     when: ReturnWhen,
     timeout: Duration,
 ) -> (Vec<Task<T>>, Vec<Task<T>>) {
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::deadline::after(timeout);
     let signal = Arc::new(Signal::default());
     for (index, task) in tasks.iter().enumerate() {
         task.notify_on_done(&signal, index);
@@ -76,7 +76,7 @@ pub fn wait<T>(
         if help_one(tasks) {
             continue;
         }
-        match signal.next(Some(deadline)) {
+        match signal.next(deadline) {
             Some(index) => {
                 ended += 1;
                 panicked |= tasks[index].is_panicked();

@@ -123,7 +123,7 @@ impl<T> TaskSet<T> {
     /// assert_eq!(set.join_next_timeout(Duration::from_secs(10)), Some(Ok(7)));
     /// ```
     pub fn join_next_timeout(&mut self, timeout: Duration) -> Option<Result<T, TaskError>> {
-        self.join_next_until(Some(Instant::now() + timeout))
+        self.join_next_until(crate::deadline::after(timeout))
     }
 
     fn join_next_until(&mut self, deadline: Option<Instant>) -> Option<Result<T, TaskError>> {
