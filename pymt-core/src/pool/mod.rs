@@ -13,6 +13,7 @@ use std::time::Duration;
 use self::builder::PoolBuilder;
 use self::shared::{RunningTasks, Shared};
 use crate::error::SubmitError;
+use crate::scope::Scope;
 use crate::task::launch::{self, Spec, Target};
 use crate::task::Task;
 use crate::wait::AsCompleted;
@@ -422,6 +423,32 @@ impl Pool {
     /// ```
     pub fn as_completed<T>(tasks: Vec<Task<T>>) -> AsCompleted<T> {
         AsCompleted::new(tasks)
+    }
+
+    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's
+    /// stack (like `std::thread::scope`, but on this pool's workers, with
+    /// priorities and handles). Returns only after every task submitted in
+    /// the scope has ended. A panicking task does not escape: its handle
+    /// holds the panic. A panic in `f` itself is re-raised after the wait.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let pool = pymt::Pool::builder().max_workers(2).build().unwrap();
+    /// let mut numbers = vec![1, 2, 3, 4];
+    /// let (left, right) = numbers.split_at_mut(2);
+    /// pool.scope(|s| {
+    ///     s.submit(|| left.iter_mut().for_each(|x| *x *= 10));
+    ///     let panicky = s.submit(|| -> () { panic!("contained") });
+    ///     s.submit(|| right.iter_mut().for_each(|x| *x += 1));
+    ///     assert!(panicky.join().unwrap_err().is_panic());
+    /// });
+    /// assert_eq!(numbers, [10, 20, 4, 5]);
+    /// ```
+    pub fn scope<'env, F, R>(&self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        crate::scope::run(self.target(), f)
     }
 
     // ===== registry =====

@@ -368,6 +368,19 @@ impl<T> Completion<T> {
         }
     }
 
+    /// Drops the value of a final task, leaving it `Taken` (a scope's
+    /// borrowed results must not outlive the scope).
+    pub(crate) fn discard(&self) {
+        let value = {
+            let mut slot = self.lock_raw();
+            match slot.result {
+                Some(Ok(_)) => slot.result.replace(Err(TaskError::Taken)),
+                _ => None,
+            }
+        };
+        unwind::contain("dropping a scoped task's value", move || drop(value));
+    }
+
     /// Removes the listeners pointing at `signal` (a wait that gave up).
     pub(crate) fn unlisten(&self, signal: &Arc<Signal>) {
         self.lock_raw()
@@ -434,6 +447,10 @@ pub(crate) trait Run: Send + Sync {
     fn abort_claimed(&self, error: TaskError);
     /// See [`Completion::set_permit`].
     fn set_permit(&self, permit: Permit) -> Option<Permit>;
+    /// Blocks until the task is final (no inline help: see `help`).
+    fn wait_final(&self);
+    /// See [`Completion::discard`].
+    fn discard(&self);
 }
 
 /// Handle-side view of a task.
@@ -451,15 +468,28 @@ pub(crate) struct Cell<T, F> {
 
 impl<T, F> Cell<T, F>
 where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
+    T: Send,
+    F: FnOnce() -> T + Send,
 {
     pub(crate) fn new(header: Header, job: F) -> Arc<Self> {
-        Arc::new(Cell {
+        Arc::new(Cell::unshared(header, job))
+    }
+
+    /// The cell by value, for wrappers (scoped tasks) that allocate it.
+    pub(crate) fn unshared(header: Header, job: F) -> Self {
+        Cell {
             header,
             completion: Completion::new(),
             job: Mutex::new(Some(job)),
-        })
+        }
+    }
+
+    pub(crate) fn completion(&self) -> &Completion<T> {
+        &self.completion
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
     }
 
     fn take_job(&self) -> Option<F> {
@@ -480,8 +510,8 @@ where
 
 impl<T, F> Run for Cell<T, F>
 where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
+    T: Send,
+    F: FnOnce() -> T + Send,
 {
     fn header(&self) -> &Header {
         &self.header
@@ -505,6 +535,14 @@ where
     fn set_permit(&self, permit: Permit) -> Option<Permit> {
         self.completion.set_permit(permit)
     }
+
+    fn wait_final(&self) {
+        self.completion.wait(&self.header, None);
+    }
+
+    fn discard(&self) {
+        self.completion.discard();
+    }
 }
 
 impl<T, F> TaskCell<T> for Cell<T, F>
@@ -513,7 +551,7 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     fn completion(&self) -> &Completion<T> {
-        &self.completion
+        Cell::completion(self)
     }
 
     fn into_run(self: Arc<Self>) -> Arc<dyn Run> {

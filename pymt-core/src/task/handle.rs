@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::cell::{Listener, TaskCell};
+use super::cell::{Listener, Run, TaskCell};
 use super::context;
 use super::state::{TaskId, TaskState, DEFERRED, QUEUED, RUNNING};
 use crate::error::TaskError;
@@ -287,6 +287,11 @@ impl<T> Task<T> {
         self.cell.completion().unlisten(signal);
     }
 
+    /// The queue-side view of this task.
+    pub(crate) fn as_run(&self) -> Arc<dyn Run> {
+        Arc::clone(&self.cell).into_run()
+    }
+
     pub(crate) fn is_panicked(&self) -> bool {
         self.state() == TaskState::Panicked
     }
@@ -294,20 +299,7 @@ impl<T> Task<T> {
     /// If this thread is a worker of the pool holding this still-queued
     /// task, runs it here (so waiting never deadlocks the pool).
     pub(crate) fn help(&self) -> bool {
-        let header = self.cell.header();
-        let Some(executor) = &header.executor else {
-            return false;
-        };
-        if header.state.load() != QUEUED || context::executor() != executor.address() {
-            return false;
-        }
-        if !header.state.transition(QUEUED, RUNNING) {
-            return false;
-        }
-        executor.claimed_inline();
-        context::run_claimed(Arc::clone(&self.cell).into_run());
-        executor.finished_inline();
-        true
+        help(&*self.cell, || Arc::clone(&self.cell).into_run())
     }
 }
 
@@ -439,4 +431,24 @@ impl<T> Future for Task<T> {
             None => Poll::Pending,
         }
     }
+}
+
+/// If this thread is a worker of the pool holding the still-queued task
+/// `run`, claims it and runs it here; `arc` makes the owned reference the
+/// task context needs, only once the claim succeeded.
+pub(crate) fn help(run: &dyn Run, arc: impl FnOnce() -> Arc<dyn Run>) -> bool {
+    let header = run.header();
+    let Some(executor) = &header.executor else {
+        return false;
+    };
+    if header.state.load() != QUEUED || context::executor() != executor.address() {
+        return false;
+    }
+    if !header.state.transition(QUEUED, RUNNING) {
+        return false;
+    }
+    executor.claimed_inline();
+    context::run_claimed(arc());
+    executor.finished_inline();
+    true
 }

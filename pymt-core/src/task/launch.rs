@@ -23,7 +23,7 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    fn executor(&self) -> Option<Arc<Shared>> {
+    pub(crate) fn executor(&self) -> Option<Arc<Shared>> {
         match self {
             Target::Thread => None,
             Target::Pool(shared) => Some(Arc::clone(shared)),
@@ -81,7 +81,7 @@ where
 }
 
 /// Starts a `QUEUED` cell on `target`; rejects it if that fails.
-fn dispatch(cell: Arc<dyn Run>, priority: i32, target: &Target) {
+pub(crate) fn dispatch(cell: Arc<dyn Run>, priority: i32, target: &Target) {
     match target {
         Target::Pool(shared) => {
             if shared

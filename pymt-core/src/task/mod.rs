@@ -2,7 +2,7 @@
 
 pub(crate) mod cell;
 pub(crate) mod context;
-mod handle;
+pub(crate) mod handle;
 pub(crate) mod launch;
 pub(crate) mod state;
 
