@@ -244,7 +244,9 @@ where
 ///     s.submit(|| local.len());
 /// });
 /// ```
-#[must_use = "dropping a ScopedTask detaches it; the scope still waits for it"]
+///
+/// Dropping the handle is fine (unlike `Task`, it is not `#[must_use]`): the
+/// scope waits for the task anyway, as `std::thread::scope` does.
 pub struct ScopedTask<'scope, T> {
     task: Task<T>,
     scope: PhantomData<&'scope ()>,
