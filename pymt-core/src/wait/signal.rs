@@ -3,12 +3,15 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 #[derive(Default)]
 struct State {
     ready: VecDeque<usize>,
     sleeping: bool,
+    /// An async waiter (`TaskSet::join_next_async`).
+    waker: Option<Waker>,
 }
 
 /// Completion order of a group of tasks (used by `wait`, `as_completed` and
@@ -30,6 +33,23 @@ impl Signal {
         state.ready.push_back(index);
         if state.sleeping {
             self.cond.notify_one();
+        }
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The next finished index, or registers `cx`'s waker.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<usize> {
+        let mut state = self.lock();
+        match state.ready.pop_front() {
+            Some(index) => Poll::Ready(index),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 

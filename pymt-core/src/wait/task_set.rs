@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::signal::Signal;
@@ -142,6 +143,49 @@ impl<T> TaskSet<T> {
                 None => Some(Err(TaskError::Timeout)),
             };
         }
+    }
+
+    /// Polls for the next task to end (the building block of
+    /// [`join_next_async`](Self::join_next_async)); `Ready(None)` when empty.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, TaskError>>> {
+        if self.is_empty() {
+            return Poll::Ready(None);
+        }
+        match self.signal.poll_next(cx) {
+            Poll::Ready(index) => Poll::Ready(Some(self.take(index))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Waits, without blocking the thread, for the next task to end: for
+    /// async code. `None` when the set is empty. Cancel-safe: dropping the
+    /// future loses no outcome.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct W(std::thread::Thread);
+    /// #     impl Wake for W { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = Waker::from(std::sync::Arc::new(W(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(&waker)) { return v; }
+    /// #         std::thread::park();
+    /// #     }
+    /// # }
+    /// let mut set: pymt::TaskSet<u32> = (1..=3).map(|i| pymt::spawn(move || i)).collect();
+    /// let total = block_on(async {
+    ///     let mut total = 0;
+    ///     while let Some(result) = set.join_next_async().await {
+    ///         total += result.unwrap();
+    ///     }
+    ///     total
+    /// });
+    /// assert_eq!(total, 6);
+    /// ```
+    pub async fn join_next_async(&mut self) -> Option<Result<T, TaskError>> {
+        std::future::poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
     /// The outcome of a task that already ended, without blocking; `None`
