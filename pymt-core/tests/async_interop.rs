@@ -36,7 +36,7 @@ async fn tasks_can_be_awaited_inside_spawned_tokio_tasks() {
     let handles: Vec<_> = (0..8u32)
         .map(|i| {
             let task = pool.submit(move || i + 1);
-            tokio::spawn(async move { task.await })
+            tokio::spawn(task)
         })
         .collect();
     let mut total = 0;
