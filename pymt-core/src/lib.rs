@@ -25,6 +25,9 @@
 // The one exception, with its invariant, is in `scope.rs`.
 #![deny(unsafe_code)]
 
+#[macro_use]
+mod report;
+
 mod daemon;
 mod deadline;
 mod error;

@@ -23,7 +23,7 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
 /// the panic is caught and logged with `what` naming the callback.
 pub(crate) fn contain(what: &str, f: impl FnOnce()) {
     if let Err(message) = catch(f) {
-        log::error!("pymt: {what} panicked: {message}");
+        report_error!("pymt: {what} panicked: {message}");
     }
 }
 

@@ -483,7 +483,7 @@ impl Pool {
                 builder.unregistered(name)
             };
             configured(true).unwrap_or_else(|error| {
-                log::error!("pymt: pool '{name}': {error}; using default settings");
+                report_error!("pymt: pool '{name}': {error}; using default settings");
                 match configured(false) {
                     Ok(pool) => pool,
                     Err(error) => unreachable!("default pool settings are valid: {error}"),

@@ -276,7 +276,7 @@ impl Shared {
         }
         let shared = Arc::clone(self);
         if let Err(error) = builder.spawn(move || shared.run_worker()) {
-            log::error!(
+            report_error!(
                 "pymt: pool '{}' could not start a worker thread: {error}",
                 self.config.name
             );

@@ -432,7 +432,7 @@ impl<T> Completion<T> {
 }
 
 fn report_unread_panic(header: &Header, message: &str) {
-    log::error!(
+    report_error!(
         "pymt: {} panicked and every handle was dropped without reading the failure: {message}",
         header.describe()
     );

@@ -146,6 +146,18 @@ pub fn stop_requested() -> bool {
 /// Runs a claimed task with its context installed (restoring the outer one,
 /// so inline runs nest).
 pub(crate) fn run_claimed(task: Arc<dyn Run>) {
+    #[cfg(feature = "tracing")]
+    let _span = {
+        let header = task.header();
+        tracing::info_span!(
+            "pymt.task",
+            id = header.id.as_u64(),
+            name = header.name.as_deref(),
+            priority = header.priority,
+            pool = header.executor.as_ref().map(|executor| executor.name()),
+        )
+        .entered()
+    };
     let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(&task))));
     DEPTH.with(|d| d.set(d.get() + 1));
     task.run_claimed();

@@ -113,7 +113,7 @@ fn spawn_thread(cell: Arc<dyn Run>) {
         }
     });
     if let Err(error) = spawned {
-        log::error!(
+        report_error!(
             "pymt: could not start a thread for {}: {error}",
             cell.header().describe()
         );
