@@ -266,9 +266,18 @@ impl<T> Completion<T> {
                 (Err(TaskError::Panicked { message }), true) => Some(message.clone()),
                 _ => None,
             };
+            // Signals (TaskSet, as_completed, wait) hear of the end before
+            // any handle can see it, so "done" never precedes the notice.
+            let mut listeners = std::mem::take(&mut slot.listeners);
+            listeners.retain(|listener| match listener {
+                Listener::Signal(signal, index) => {
+                    signal.notify(*index);
+                    false
+                }
+                _ => true,
+            });
             slot.result = Some(result);
             header.state.finish(raw);
-            let listeners = std::mem::take(&mut slot.listeners);
             if slot.sleepers > 0 {
                 self.cond.notify_all();
             }
