@@ -1,7 +1,9 @@
 //! Timeouts as deadlines. A timeout too large for `Instant` (such as
 //! `Duration::MAX`) means "no limit", as in std's `recv_timeout`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::sync::Instant;
 
 /// The deadline `timeout` from now; `None` when it is beyond representation.
 pub(crate) fn after(timeout: Duration) -> Option<Instant> {

@@ -46,6 +46,7 @@ pub mod __private {
 mod private;
 #[allow(unsafe_code)] // lifetime erasure for scoped tasks; see the module docs
 mod scope;
+mod sync;
 
 pub use crate::daemon::join_daemons;
 pub use crate::error::{BuildError, SubmitError, TaskError};

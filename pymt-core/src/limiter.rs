@@ -4,10 +4,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, PoisonError};
+use std::time::Duration;
+
+use crate::sync::thread::{self, Thread};
+use crate::sync::{AtomicBool, Instant, Mutex, MutexGuard};
 
 /// A deferred launch: receives a permit, returns it if it could not use it.
 pub(crate) type Launch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;

@@ -1,5 +1,7 @@
 //! `Task` and `TaskSet` used from async code, under tokio (multi-thread and
 //! current-thread) and `futures::executor`.
+// Not a loom model; tokio and futures are not dev-dependencies under loom.
+#![cfg(not(loom))]
 
 use pymt_core as pymt;
 

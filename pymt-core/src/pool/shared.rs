@@ -5,13 +5,14 @@
 //! condvar wait woken by the event itself. Notifications are counted:
 //! nothing is signalled unless somebody sleeps.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use super::queue::PriorityQueue;
 use crate::error::TaskError;
+use crate::sync::thread;
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Instant, Mutex, MutexGuard};
 use crate::task::cell::Run;
 use crate::task::context;
 use crate::task::state::{CANCELLED, PANICKED, QUEUED, RUNNING, SUCCEEDED};

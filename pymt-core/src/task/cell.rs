@@ -6,21 +6,28 @@
 
 use std::borrow::Cow;
 use std::cell::Cell as StdCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::task::Waker;
-use std::time::Instant;
 
 use super::state::{AtomicState, TaskId, CANCELLED, PANICKED, REJECTED, SUCCEEDED};
 use crate::error::TaskError;
 use crate::limiter::Permit;
 use crate::pool::shared::Shared;
+use crate::sync::{
+    spin_loop, thread_local, AtomicBool, AtomicUsize, Condvar, Instant, Mutex, MutexGuard,
+};
 use crate::unwind;
 use crate::wait::signal::Signal;
 
 /// How many times a waiter re-checks the state before parking: enough to
 /// catch a result that is microseconds away without burning a core.
+#[cfg(not(loom))]
 const SPIN_LIMIT: u32 = 200;
+/// Under loom one check covers the fast path; more would only multiply the
+/// interleavings to explore.
+#[cfg(loom)]
+const SPIN_LIMIT: u32 = 1;
 
 /// What every task carries besides its result type.
 pub(crate) struct Header {
@@ -298,7 +305,7 @@ impl<T> Completion<T> {
             if header.state.is_final() {
                 return true;
             }
-            std::hint::spin_loop();
+            spin_loop();
         }
         let mut slot = self.lock();
         while slot.result.is_none() {

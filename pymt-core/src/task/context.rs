@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::cell::Run;
 use super::state::TaskId;
+use crate::sync::thread_local;
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn Run>>> = const { RefCell::new(None) };

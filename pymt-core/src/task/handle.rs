@@ -5,12 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::cell::{Listener, Run, TaskCell};
 use super::context;
 use super::state::{TaskId, TaskState, DEFERRED, QUEUED, RUNNING};
 use crate::error::TaskError;
+use crate::sync::Instant;
 use crate::wait::signal::Signal;
 
 /// A cheap, cloneable handle to one unit of work running elsewhere.

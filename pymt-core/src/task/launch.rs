@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::thread;
 
 use super::cell::{Cell, Header, Listener, Run, TaskCell};
 use super::handle::Task;
@@ -11,6 +10,7 @@ use super::state::{DEFERRED, QUEUED, RUNNING};
 use crate::error::{SubmitError, TaskError};
 use crate::limiter::{Limiter, Permit};
 use crate::pool::shared::{Blocking, Refusal, Shared};
+use crate::sync::thread;
 use crate::task::context;
 
 /// Where a task runs.

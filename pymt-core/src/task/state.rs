@@ -7,7 +7,9 @@
 //! sees a final state always finds the result.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::sync::AtomicU8;
 
 /// Unique identity of a task, `Copy + Eq + Hash + Display`.
 ///

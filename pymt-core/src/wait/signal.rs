@@ -2,9 +2,10 @@
 //! index, one waiter pops indices in completion order.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+
+use crate::sync::{Condvar, Instant, Mutex, MutexGuard};
 
 #[derive(Default)]
 struct State {

@@ -3,10 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::signal::Signal;
 use crate::error::TaskError;
+use crate::sync::Instant;
 use crate::task::Task;
 
 /// Tasks joined in completion order (like tokio's `JoinSet` or threadpool's

@@ -1,0 +1,495 @@
+//! `loom` models of the races pymt's guarantees rest on: the task state
+//! machine (complete vs cancel vs wait, listeners, permits), the limiter
+//! (acquire, release, timeout, FIFO handoff), the handoff from a submitter
+//! to an idle worker, and around it a nested wait and a submit racing
+//! `Pool::join`.
+//!
+//! Each model runs the real types (built with `--cfg loom`, their mutexes,
+//! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
+//! a small scenario, and loom runs it under every interleaving up to the
+//! preemption bound. A lost wake-up shows up as loom's deadlock report, a
+//! broken invariant as a failed assertion. Each model also checks that its
+//! race went every way it can (`Coverage`), so none passes vacuously.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//!     cargo test -p pymt-core --release --test loom
+//! ```
+//!
+//! Without `LOOM_MAX_PREEMPTIONS` the bound is 2 here too; a larger one
+//! explores more and takes much longer.
+#![cfg(loom)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::thread;
+
+use pymt::__private::Launch;
+use pymt::{Limiter, Pool, TaskError, TaskState, Worker};
+use pymt_core as pymt;
+
+/// Runs `f` under loom, bounded to 2 preemptions unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise, and prints how many interleavings
+/// it explored (seen with `--nocapture`).
+fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    let executions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&executions);
+    builder.check(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f();
+    });
+    println!(
+        "{} interleavings explored (preemption bound {:?})",
+        executions.load(std::sync::atomic::Ordering::Relaxed),
+        builder.preemption_bound
+    );
+}
+
+/// The outcomes a model reached over all its interleavings, so a model
+/// whose race never goes both ways fails instead of passing vacuously.
+#[derive(Clone, Default)]
+struct Coverage(Arc<std::sync::Mutex<BTreeSet<&'static str>>>);
+
+impl Coverage {
+    fn saw(&self, outcome: &'static str) {
+        self.0.lock().unwrap().insert(outcome);
+    }
+
+    #[track_caller]
+    fn assert_saw(&self, expected: &[&'static str]) {
+        let seen = self.0.lock().unwrap();
+        for outcome in expected {
+            assert!(
+                seen.contains(outcome),
+                "no interleaving reached '{outcome}' (saw {seen:?})"
+            );
+        }
+    }
+}
+
+/// A limiter that lives for the rest of the process, as `#[limiter]`'s do
+/// (deferred launches need `&'static`). One small leak per execution.
+fn leaked_limiter(permits: usize) -> &'static Limiter {
+    Box::leak(Box::new(Limiter::new(permits)))
+}
+
+// ===== the task state machine =====
+
+/// A task on its own thread (which claims and completes it) races a
+/// canceller and a waiter: the task ends in exactly one final state that
+/// every observer agrees on, the body runs iff it `Succeeded`, `cancel`
+/// returns true iff it is `Cancelled`, and the waiter always wakes.
+#[test]
+fn task_complete_vs_cancel_vs_wait() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let task = {
+            let runs = Arc::clone(&runs);
+            pymt::spawn(move || {
+                runs.fetch_add(1, SeqCst);
+                7
+            })
+        };
+        let canceller = {
+            let task = task.clone();
+            thread::spawn(move || task.cancel())
+        };
+        let waiter = {
+            let task = task.clone();
+            thread::spawn(move || {
+                task.wait();
+                assert!(task.is_done(), "wait returned before the task ended");
+                task.state()
+            })
+        };
+        let cancelled = canceller.join().unwrap();
+        let seen_by_waiter = waiter.join().unwrap();
+        let state = task.state();
+        assert_eq!(
+            state, seen_by_waiter,
+            "observers disagree on the final state"
+        );
+        match state {
+            TaskState::Succeeded => {
+                seen.saw("succeeded");
+                assert!(!cancelled, "cancel claimed a task that ran");
+                assert_eq!(runs.load(SeqCst), 1);
+                assert_eq!(task.join(), Ok(7));
+            }
+            TaskState::Cancelled => {
+                seen.saw("cancelled");
+                assert!(cancelled, "Cancelled, but no canceller won the claim");
+                assert_eq!(runs.load(SeqCst), 0, "a cancelled body ran");
+                assert_eq!(task.join(), Err(TaskError::Cancelled));
+            }
+            other => panic!("unexpected final state {other:?}"),
+        }
+    });
+    coverage.assert_saw(&["succeeded", "cancelled"]);
+}
+
+/// An `on_done` callback registered while the task completes or is
+/// cancelled runs exactly once, with the final result, before `join`
+/// returns.
+#[test]
+fn task_listener_vs_complete_vs_cancel() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let saw_success = Arc::new(AtomicBool::new(false));
+        let task = pymt::spawn(|| 7);
+        let listener = {
+            let task = task.clone();
+            let (calls, saw_success) = (Arc::clone(&calls), Arc::clone(&saw_success));
+            let seen = seen.clone();
+            thread::spawn(move || {
+                let registering = thread::current().id();
+                task.on_done(move |result| {
+                    calls.fetch_add(1, SeqCst);
+                    saw_success.store(result == &Ok(7), SeqCst);
+                    seen.saw(if thread::current().id() == registering {
+                        "called at registration"
+                    } else {
+                        "called by the finishing thread"
+                    });
+                });
+            })
+        };
+        let cancelled = task.cancel();
+        listener.join().unwrap();
+        let outcome = task.join();
+        assert_eq!(calls.load(SeqCst), 1, "on_done did not run exactly once");
+        assert_eq!(saw_success.load(SeqCst), outcome.is_ok());
+        assert_eq!(cancelled, outcome == Err(TaskError::Cancelled));
+        seen.saw(if cancelled { "cancelled" } else { "succeeded" });
+    });
+    coverage.assert_saw(&[
+        "called at registration",
+        "called by the finishing thread",
+        "cancelled",
+        "succeeded",
+    ]);
+}
+
+/// A task holding a limiter permit races a canceller: however it ends, the
+/// permit is back in the limiter by the time `join` returns.
+#[test]
+fn task_permit_released_exactly_once() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let limiter = Limiter::new(1);
+        let permit = limiter.acquire();
+        let task = Launch::new().permit(permit).thread(|| 1);
+        let canceller = {
+            let task = task.clone();
+            thread::spawn(move || task.cancel())
+        };
+        let outcome = task.join();
+        let cancelled = canceller.join().unwrap();
+        assert_eq!(cancelled, outcome == Err(TaskError::Cancelled));
+        assert_eq!(
+            limiter.available(),
+            1,
+            "the task's permit was lost or doubled"
+        );
+        seen.saw(if cancelled { "cancelled" } else { "succeeded" });
+    });
+    coverage.assert_saw(&["cancelled", "succeeded"]);
+}
+
+/// A deferred task (waiting in a limiter, as `#[limiter]` launches them)
+/// races its permit's arrival (the release runs the launch on the
+/// releasing thread) against a canceller: the permit is never lost,
+/// whether the canceller wins before the permit arrives, between its
+/// arrival and the dispatch, or not at all.
+#[test]
+fn deferred_task_permit_vs_cancel() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let limiter = leaked_limiter(1);
+        let held = limiter.acquire();
+        let task = Launch::new().deferred(limiter).thread(|| 1);
+        assert_eq!(task.state(), TaskState::Pending);
+        let releaser = thread::spawn(move || drop(held));
+        let canceller = {
+            let task = task.clone();
+            thread::spawn(move || task.cancel())
+        };
+        let cancelled = canceller.join().unwrap();
+        let outcome = task.join();
+        releaser.join().unwrap();
+        assert_eq!(cancelled, outcome == Err(TaskError::Cancelled));
+        if !cancelled {
+            assert_eq!(outcome, Ok(1));
+        }
+        assert_eq!(limiter.available(), 1, "a permit was lost or doubled");
+        seen.saw(if cancelled { "cancelled" } else { "succeeded" });
+    });
+    coverage.assert_saw(&["cancelled", "succeeded"]);
+}
+
+// ===== the limiter =====
+
+/// Three threads share one permit: never two holders at once, and every
+/// permit is back at the end.
+#[test]
+fn limiter_acquire_release_three_threads() {
+    model(|| {
+        let limiter = Limiter::new(1);
+        let holders = Arc::new(AtomicUsize::new(0));
+        let contend = |limiter: Limiter, holders: Arc<AtomicUsize>| {
+            move || {
+                let permit = limiter.acquire();
+                assert_eq!(holders.fetch_add(1, SeqCst), 0, "two holders of one permit");
+                holders.fetch_sub(1, SeqCst);
+                drop(permit);
+            }
+        };
+        let a = thread::spawn(contend(limiter.clone(), Arc::clone(&holders)));
+        let b = thread::spawn(contend(limiter.clone(), Arc::clone(&holders)));
+        contend(limiter.clone(), holders)();
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(limiter.available(), 1);
+    });
+}
+
+/// A timed waiter and an untimed one queue for a held permit; the release
+/// races the timeout. The timed waiter may or may not get the permit (if it
+/// was granted while timing out it must take it), the untimed one always
+/// gets it after, and no permit is left behind or lost.
+#[test]
+fn limiter_timeout_vs_release() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let limiter = Limiter::new(1);
+        let held = limiter.acquire();
+        let timed = {
+            let limiter = limiter.clone();
+            // Logical time (src/sync.rs): a few rounds, then it times out.
+            thread::spawn(move || limiter.acquire_timeout(Duration::from_millis(2)).is_some())
+        };
+        let untimed = {
+            let limiter = limiter.clone();
+            thread::spawn(move || drop(limiter.acquire()))
+        };
+        drop(held);
+        seen.saw(if timed.join().unwrap() {
+            "timed waiter got the permit"
+        } else {
+            "timed waiter timed out"
+        });
+        untimed.join().unwrap();
+        assert_eq!(
+            limiter.available(),
+            1,
+            "a timed-out waiter kept or lost a permit"
+        );
+    });
+    coverage.assert_saw(&["timed waiter got the permit", "timed waiter timed out"]);
+}
+
+/// Waiters are served in arrival order: a deferred launch queued before a
+/// blocked thread gets the released permit first, and the thread gets it
+/// only when that task ends and releases it (a handoff, no barging).
+#[test]
+fn limiter_fifo_handoff() {
+    model(|| {
+        let limiter = leaked_limiter(1);
+        let held = limiter.acquire();
+        let first_done = Arc::new(AtomicBool::new(false));
+        // Queued synchronously: it is the first waiter.
+        let first = {
+            let first_done = Arc::clone(&first_done);
+            Launch::new()
+                .deferred(limiter)
+                .thread(move || first_done.store(true, SeqCst))
+        };
+        let second = {
+            let first_done = Arc::clone(&first_done);
+            thread::spawn(move || {
+                let _permit = limiter.acquire();
+                assert!(first_done.load(SeqCst), "the later waiter was served first");
+            })
+        };
+        drop(held);
+        second.join().unwrap();
+        assert_eq!(first.join(), Ok(()));
+        assert_eq!(limiter.available(), 1);
+    });
+}
+
+// ===== queue handoff to an idle worker =====
+
+/// A dedicated worker starts and goes idle while a task is submitted: the
+/// task runs exactly once (no lost wake-up: a missed notification would
+/// leave `join` asleep, which loom reports as a deadlock), then the worker
+/// exits on `join`.
+#[test]
+fn worker_handoff_to_idle_worker() {
+    model(|| {
+        let worker = Worker::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let task = {
+            let runs = Arc::clone(&runs);
+            worker.submit(move || runs.fetch_add(1, SeqCst))
+        };
+        assert_eq!(task.join(), Ok(0));
+        assert_eq!(runs.load(SeqCst), 1);
+        assert!(worker.join(Duration::MAX));
+        assert!(!worker.is_alive());
+    });
+}
+
+/// Two submitters feed a 1-worker pool whose worker starts idle: both tasks
+/// run exactly once and the pool's counts settle.
+#[test]
+fn pool_two_submitters_one_worker() {
+    model(|| {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let submit = |pool: &Pool, runs: &Arc<AtomicUsize>| {
+            let runs = Arc::clone(runs);
+            pool.submit(move || {
+                runs.fetch_add(1, SeqCst);
+            })
+        };
+        let other = {
+            let (pool, runs) = (pool.clone(), Arc::clone(&runs));
+            thread::spawn(move || submit(&pool, &runs).join())
+        };
+        let mine = submit(&pool, &runs).join();
+        assert_eq!(other.join().unwrap(), Ok(()));
+        assert_eq!(mine, Ok(()));
+        assert_eq!(runs.load(SeqCst), 2);
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.completed), (0, 0, 2));
+    });
+}
+
+/// A cancel races the idle worker's pickup of the only task: exactly one of
+/// them claims it, the queue count stays right (`join` would hang on a
+/// miscount), and the statistics add up.
+#[test]
+fn pool_handoff_vs_cancel() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        let task = pool.submit(|| 5);
+        let canceller = {
+            let task = task.clone();
+            thread::spawn(move || task.cancel())
+        };
+        let outcome = task.join();
+        let cancelled = canceller.join().unwrap();
+        assert_eq!(cancelled, outcome == Err(TaskError::Cancelled));
+        if !cancelled {
+            assert_eq!(outcome, Ok(5));
+        }
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active), (0, 0));
+        assert_eq!(stats.completed + stats.cancelled, 1);
+        assert_eq!(stats.cancelled, usize::from(cancelled));
+        seen.saw(if cancelled { "cancelled" } else { "ran" });
+    });
+    coverage.assert_saw(&["cancelled", "ran"]);
+}
+
+/// A task on a 2-worker pool submits a sub-task and joins it, while the
+/// sub-task's submission starts a second worker: the waiting worker (which
+/// runs a still-queued task of its own pool inline) and the new worker race
+/// for it. It runs exactly once, the wait never deadlocks, and the counts
+/// settle.
+#[test]
+fn nested_wait_helper_vs_second_worker() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder().max_workers(2).build().unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let outer = {
+            let (inner_pool, runs) = (pool.clone(), Arc::clone(&runs));
+            pool.submit(move || {
+                let waiting = thread::current().id();
+                let inner = inner_pool.submit(move || {
+                    runs.fetch_add(1, SeqCst);
+                    thread::current().id() == waiting
+                });
+                inner.join()
+            })
+        };
+        let inline = outer.join().unwrap().unwrap();
+        seen.saw(if inline {
+            "run inline by the waiting worker"
+        } else {
+            "run by the other worker"
+        });
+        assert_eq!(runs.load(SeqCst), 1);
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.workers), (0, 0, 0));
+        assert_eq!(stats.completed, 2);
+    });
+    coverage.assert_saw(&[
+        "run inline by the waiting worker",
+        "run by the other worker",
+    ]);
+}
+
+/// A submission races `Pool::join` from another thread: the task is either
+/// accepted and run or comes back `Rejected`, never lost, and `join`
+/// returns once it is done.
+#[test]
+fn pool_submit_vs_join() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        let joiner = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.join(Duration::MAX))
+        };
+        let outcome = pool.submit(|| 3).join();
+        assert!(joiner.join().unwrap(), "join gave up");
+        match outcome {
+            Ok(3) => seen.saw("accepted"),
+            Err(TaskError::Rejected) => seen.saw("rejected"),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.workers), (0, 0, 0));
+        assert_eq!(stats.completed, usize::from(outcome.is_ok()));
+    });
+    coverage.assert_saw(&["accepted", "rejected"]);
+}
