@@ -381,6 +381,27 @@ impl Pool {
         self.shared().max_workers()
     }
 
+    /// Workers kept alive even when idle.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert_eq!(pymt::Pool::builder().min_workers(1).build().unwrap().min_workers(), 1);
+    /// ```
+    pub fn min_workers(&self) -> usize {
+        self.shared().min_workers()
+    }
+
+    /// The bound of the queue, if any.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// assert_eq!(pymt::Pool::builder().queue_capacity(8).build().unwrap().queue_capacity(), Some(8));
+    /// assert_eq!(pymt::Pool::new().queue_capacity(), None);
+    /// ```
+    pub fn queue_capacity(&self) -> Option<usize> {
+        self.shared().queue_capacity()
+    }
+
     /// The pool's name (an automatic `pymt-pool-N` if none was given).
     ///
     /// ```

@@ -618,6 +618,14 @@ impl Shared {
         self.lock().max_workers
     }
 
+    pub(crate) fn min_workers(&self) -> usize {
+        self.lock().min_workers
+    }
+
+    pub(crate) fn queue_capacity(&self) -> Option<usize> {
+        self.config.queue_capacity
+    }
+
     pub(crate) fn snapshot(&self) -> Snapshot {
         let st = self.lock();
         Snapshot {
