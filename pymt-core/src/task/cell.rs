@@ -274,11 +274,13 @@ impl<T> Completion<T> {
                 _ => None,
             };
             // Signals (TaskSet, as_completed, wait) hear of the end before
-            // any handle can see it, so "done" never precedes the notice.
+            // any handle can see it, so "done" never precedes the notice;
+            // their async wakers run below, once the lock is released.
             let mut listeners = std::mem::take(&mut slot.listeners);
+            let mut signal_wakers = Vec::new();
             listeners.retain(|listener| match listener {
                 Listener::Signal(signal, index) => {
-                    signal.notify(*index);
+                    signal_wakers.extend(signal.push(*index));
                     false
                 }
                 _ => true,
@@ -291,6 +293,9 @@ impl<T> Completion<T> {
             drop(slot);
             for listener in listeners {
                 listener.wake();
+            }
+            for waker in signal_wakers {
+                waker.wake();
             }
             if let Some(message) = message {
                 report_unread_panic(header, &message);

@@ -63,7 +63,7 @@ pub fn wait<T>(
     loop {
         while let Some(index) = signal.try_next() {
             ended += 1;
-            panicked |= tasks[index].is_panicked();
+            panicked |= ended_panicked(&tasks[index]);
         }
         let satisfied = match when {
             ReturnWhen::AllCompleted => ended == tasks.len(),
@@ -79,7 +79,7 @@ pub fn wait<T>(
         match signal.next(deadline) {
             Some(index) => {
                 ended += 1;
-                panicked |= tasks[index].is_panicked();
+                panicked |= ended_panicked(&tasks[index]);
             }
             None => break,
         }
@@ -88,6 +88,13 @@ pub fn wait<T>(
         task.stop_notifying(&signal);
     }
     tasks.iter().cloned().partition(Task::is_done)
+}
+
+/// Whether a task whose end was signalled panicked. The signal comes just
+/// before the result is published, so wait for it (a moment at most).
+fn ended_panicked<T>(task: &Task<T>) -> bool {
+    task.wait();
+    task.is_panicked()
 }
 
 /// Runs one task of `tasks` inline if this thread is a worker of the pool
@@ -152,7 +159,12 @@ impl<T> Iterator for AsCompleted<T> {
             }
         };
         self.remaining -= 1;
-        self.tasks[index].take()
+        let task = self.tasks[index].take();
+        if let Some(task) = &task {
+            // Signalled just before publication: yield it once it is final.
+            task.wait();
+        }
+        task
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

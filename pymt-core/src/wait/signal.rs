@@ -30,16 +30,24 @@ impl Signal {
 
     /// Records that the task at `index` finished.
     pub(crate) fn notify(&self, index: usize) {
+        if let Some(waker) = self.push(index) {
+            waker.wake();
+        }
+    }
+
+    /// Records that the task at `index` is finishing and wakes a sleeping
+    /// thread; returns the async waiter's waker for the caller to wake once
+    /// it holds no lock (a waker may poll inline).
+    ///
+    /// Whoever pops `index` must `wait` on that task before reading its
+    /// state: the finishing thread publishes the result right after this.
+    pub(crate) fn push(&self, index: usize) -> Option<Waker> {
         let mut state = self.lock();
         state.ready.push_back(index);
         if state.sleeping {
             self.cond.notify_one();
         }
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        state.waker.take()
     }
 
     /// The next finished index, or registers `cx`'s waker.
