@@ -62,7 +62,6 @@ impl Drop for Handle {
 /// assert_eq!(stats.queued, 0);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct PoolStats {
     /// Worker threads alive (or starting).
     pub workers: usize,
