@@ -17,9 +17,9 @@
 //! caught by checking, before each step, that no answer arrived yet; one
 //! that does not return, by a bounded receive that names what had ended.
 
-use std::panic;
+mod common;
+
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Once;
 use std::thread;
 use std::time::Duration;
 
@@ -33,20 +33,7 @@ const PROMPT: Duration = Duration::from_secs(5);
 const DELIBERATE: &str = "wait: deliberate panic";
 
 fn quiet_deliberate_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if text != Some(DELIBERATE) {
-                default(info);
-            }
-        }));
-    });
+    common::quiet_deliberate_panics(DELIBERATE);
 }
 
 /// How a task ends.

@@ -21,10 +21,10 @@
 //! task is 100 KB.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::panic;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
-use std::sync::Once;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -136,20 +136,7 @@ const WORKERS: usize = 2;
 const DELIBERATE: &str = "heap: deliberate panic";
 
 fn quiet_deliberate_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if text != Some(DELIBERATE) {
-                default(info);
-            }
-        }));
-    });
+    common::quiet_deliberate_panics(DELIBERATE);
 }
 
 fn threads() -> usize {

@@ -6,9 +6,11 @@
 //!
 //! Each test has limiters of its own, so the tests may run in parallel.
 
+mod common;
+
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, Once, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -18,20 +20,7 @@ const BOUND: Duration = Duration::from_secs(30);
 const DELIBERATE: &str = "permits: deliberate panic";
 
 fn quiet_deliberate_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if text != Some(DELIBERATE) {
-                default(info);
-            }
-        }));
-    });
+    common::quiet_deliberate_panics(DELIBERATE);
 }
 
 /// Panics on purpose when `fail`; else returns `n`.

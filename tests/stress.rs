@@ -20,10 +20,12 @@
 //! synchronise: threads wait on the events themselves (channels, condvars,
 //! task completion).
 
+mod common;
+
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -90,23 +92,8 @@ fn serial() -> MutexGuard<'static, ()> {
 /// Prefix of every panic this file provokes on purpose.
 const DELIBERATE: &str = "stress: deliberate panic";
 
-/// Keeps the thousands of deliberate panics out of the output; any other
-/// panic still reaches the default hook.
 fn quiet_deliberate_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if !text.is_some_and(|t| t.starts_with(DELIBERATE)) {
-                default(info);
-            }
-        }));
-    });
+    common::quiet_deliberate_panics(DELIBERATE);
 }
 
 /// A tiny xorshift64 generator: reproducible, no dependency.

@@ -9,9 +9,11 @@
 //! take time, or poll a future inline; a waiter told about the task earlier
 //! must not be affected by what a later listener does.
 
+mod common;
+
 use std::panic;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Wake, Waker};
 use std::thread;
 use std::time::Duration;
@@ -24,20 +26,7 @@ const PROMPT: Duration = Duration::from_secs(5);
 const DELIBERATE: &str = "wake order: deliberate panic";
 
 fn quiet_deliberate_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if text != Some(DELIBERATE) {
-                default(info);
-            }
-        }));
-    });
+    common::quiet_deliberate_panics(DELIBERATE);
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
