@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crate::sync::thread::{self, Thread};
-use crate::sync::{AtomicBool, Instant, Mutex, MutexGuard};
+use crate::sync::{AtomicBool, AtomicUsize, Instant, Mutex, MutexGuard};
 
 /// A deferred launch: receives a permit, returns it if it could not use it.
 pub(crate) type Launch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
@@ -24,18 +24,81 @@ enum Waiter {
     Launch(Launch),
 }
 
-struct Inner {
-    available: usize,
-    waiters: VecDeque<Waiter>,
-}
+/// Top bit of `Semaphore::state`: the waiter queue is not empty, so permits
+/// move through the lock (FIFO handoff) instead of the counter. While it is
+/// set the counter is 0: a release hands its permit to a waiter.
+const QUEUED: usize = 1 << (usize::BITS - 1);
 
 struct Semaphore {
-    inner: Mutex<Inner>,
+    /// Free permits, plus the `QUEUED` bit. Uncontended acquire and release
+    /// are one compare-and-swap each, without the lock.
+    state: AtomicUsize,
+    /// Waiting threads and deferred launches, in arrival order.
+    waiters: Mutex<VecDeque<Waiter>>,
 }
 
 impl Semaphore {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Waiter>> {
+        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a free permit if nobody queues (the fast path).
+    fn try_take(&self) -> bool {
+        let mut state = self.state.load(Ordering::Acquire);
+        while state & QUEUED == 0 && state > 0 {
+            match self.state.compare_exchange_weak(
+                state,
+                state - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
+            }
+        }
+        false
+    }
+
+    /// With the queue locked: takes a free permit (true), or marks the queue
+    /// non-empty so the caller may enqueue itself (false).
+    fn take_or_mark(&self) -> bool {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                s if s & QUEUED != 0 => return false,
+                0 => QUEUED,
+                s => s - 1,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return next != QUEUED,
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// Returns a permit to the counter if nobody queues (the fast path).
+    fn try_put(&self) -> bool {
+        let mut state = self.state.load(Ordering::Acquire);
+        while state & QUEUED == 0 {
+            match self.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
+            }
+        }
+        false
+    }
+
+    /// With the queue locked and found empty: clears the mark.
+    fn unmark(&self) {
+        self.state.fetch_and(!QUEUED, Ordering::AcqRel);
     }
 }
 
@@ -84,10 +147,8 @@ impl Limiter {
     fn semaphore(&self) -> &Arc<Semaphore> {
         self.semaphore.get_or_init(|| {
             Arc::new(Semaphore {
-                inner: Mutex::new(Inner {
-                    available: self.capacity,
-                    waiters: VecDeque::new(),
-                }),
+                state: AtomicUsize::new(self.capacity),
+                waiters: Mutex::new(VecDeque::new()),
             })
         })
     }
@@ -111,7 +172,7 @@ impl Limiter {
     /// assert_eq!(l.available(), 1);
     /// ```
     pub fn available(&self) -> usize {
-        self.semaphore().lock().available
+        self.semaphore().state.load(Ordering::Acquire) & !QUEUED
     }
 
     /// Blocks until a permit is free, then holds it until the `Permit` drops.
@@ -142,12 +203,9 @@ impl Limiter {
     /// ```
     pub fn try_acquire(&self) -> Option<Permit> {
         let semaphore = self.semaphore();
-        let mut inner = semaphore.lock();
-        if inner.available > 0 && inner.waiters.is_empty() {
-            inner.available -= 1;
-            return Some(Permit::new(Arc::clone(semaphore)));
-        }
-        None
+        semaphore
+            .try_take()
+            .then(|| Permit::new(Arc::clone(semaphore)))
     }
 
     /// Waits up to `timeout` for a permit.
@@ -173,12 +231,11 @@ impl Limiter {
             granted: AtomicBool::new(false),
         });
         {
-            let mut inner = semaphore.lock();
-            if inner.available > 0 && inner.waiters.is_empty() {
-                inner.available -= 1;
+            let mut waiters = semaphore.lock();
+            if semaphore.take_or_mark() {
                 return Some(Permit::new(Arc::clone(semaphore)));
             }
-            inner.waiters.push_back(Waiter::Thread(Arc::clone(&waiter)));
+            waiters.push_back(Waiter::Thread(Arc::clone(&waiter)));
         }
         loop {
             if waiter.granted.load(Ordering::Acquire) {
@@ -200,13 +257,14 @@ impl Limiter {
     /// A timed-out waiter leaves the queue, unless a permit reached it first.
     fn abandon(&self, waiter: &Arc<ThreadWaiter>) -> Option<Permit> {
         let semaphore = self.semaphore();
-        let mut inner = semaphore.lock();
+        let mut waiters = semaphore.lock();
         if waiter.granted.load(Ordering::Acquire) {
             return Some(Permit::new(Arc::clone(semaphore)));
         }
-        inner
-            .waiters
-            .retain(|w| !matches!(w, Waiter::Thread(t) if Arc::ptr_eq(t, waiter)));
+        waiters.retain(|w| !matches!(w, Waiter::Thread(t) if Arc::ptr_eq(t, waiter)));
+        if waiters.is_empty() {
+            semaphore.unmark();
+        }
         None
     }
 
@@ -227,13 +285,14 @@ impl Limiter {
     /// thread, or this one if a permit is free) once it gets a permit.
     pub(crate) fn launch_when_free(&self, launch: Launch) {
         let semaphore = self.semaphore();
-        let permit = {
-            let mut inner = semaphore.lock();
-            if inner.available > 0 && inner.waiters.is_empty() {
-                inner.available -= 1;
+        let permit = if semaphore.try_take() {
+            Permit::new(Arc::clone(semaphore))
+        } else {
+            let mut waiters = semaphore.lock();
+            if semaphore.take_or_mark() {
                 Permit::new(Arc::clone(semaphore))
             } else {
-                inner.waiters.push_back(Waiter::Launch(launch));
+                waiters.push_back(Waiter::Launch(launch));
                 return;
             }
         };
@@ -304,21 +363,29 @@ impl Drop for Permit {
 /// (a loop, not recursion, however many cancelled launches are queued).
 fn release(semaphore: Arc<Semaphore>) {
     loop {
-        let mut inner = semaphore.lock();
-        match inner.waiters.pop_front() {
+        if semaphore.try_put() {
+            return;
+        }
+        let mut waiters = semaphore.lock();
+        let next = waiters.pop_front();
+        if waiters.is_empty() {
+            semaphore.unmark();
+        }
+        match next {
+            // The mark was stale (its waiter timed out): back to the counter.
             None => {
-                inner.available += 1;
-                return;
+                drop(waiters);
+                continue;
             }
             Some(Waiter::Thread(waiter)) => {
                 // Granted under the lock, so a timing-out waiter sees it.
                 waiter.granted.store(true, Ordering::Release);
-                drop(inner);
+                drop(waiters);
                 waiter.thread.unpark();
                 return;
             }
             Some(Waiter::Launch(launch)) => {
-                drop(inner);
+                drop(waiters);
                 match launch(Permit::new(Arc::clone(&semaphore))) {
                     None => return,
                     Some(mut unused) => {
