@@ -18,6 +18,16 @@ use crate::task::context;
 use crate::task::state::{CANCELLED, PANICKED, QUEUED, RUNNING, SUCCEEDED};
 use crate::unwind::{self, AbortOnPanic};
 
+/// How many checks an idle worker makes for new work before it sleeps: a
+/// task submitted within a few microseconds of the last one then needs no
+/// futex wake-up (the round-trip case). Idle pools still use no CPU: the spin
+/// happens once per transition to idle.
+#[cfg(not(loom))]
+const WORKER_SPINS: u32 = 1 << 12;
+/// Under loom every check is a modelled step: one keeps the protocol covered.
+#[cfg(loom)]
+const WORKER_SPINS: u32 = 1;
+
 /// Whether the pool takes new work, and what happens to queued work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lifecycle {
@@ -79,6 +89,10 @@ struct State {
     starting: usize,
     /// Workers asleep on `work_cv` that nobody has notified.
     idle: usize,
+    /// Workers spinning before they sleep, not yet promised a task.
+    spinning: usize,
+    /// Tasks promised to spinning workers and not yet claimed by them.
+    spin_promised: usize,
     /// Notifications sent to idle workers and not yet consumed.
     notified: usize,
     min_workers: usize,
@@ -123,6 +137,8 @@ pub(crate) struct Shared {
     stop_all: AtomicBool,
     /// Set when the pool stops accepting work (cheap check for macro caches).
     closed: AtomicBool,
+    /// Bumped on every push; what spinning workers watch.
+    pushes: AtomicUsize,
     totals: Totals,
 }
 
@@ -136,6 +152,8 @@ impl Shared {
                 workers: 0,
                 starting: 0,
                 idle: 0,
+                spinning: 0,
+                spin_promised: 0,
                 notified: 0,
                 min_workers: config.min_workers,
                 max_workers: config.max_workers,
@@ -151,6 +169,7 @@ impl Shared {
             state_cv: Condvar::new(),
             stop_all: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            pushes: AtomicUsize::new(0),
             totals: Totals::default(),
         });
         let min = shared.config.min_workers;
@@ -235,6 +254,7 @@ impl Shared {
         }
         st.queue.push(priority, task);
         st.queued += 1;
+        self.pushes.fetch_add(1, Ordering::Release);
         let spawn = self.wake_or_grow(&mut st);
         drop(st);
         if spawn {
@@ -246,7 +266,12 @@ impl Shared {
     /// After a push: wake an idle worker, or reserve a new one. Returns true
     /// if the caller must spawn a worker thread.
     fn wake_or_grow(&self, st: &mut State) -> bool {
-        if st.idle > 0 {
+        if st.spinning > 0 {
+            // A spinning worker sees the push without a wake-up.
+            st.spinning -= 1;
+            st.spin_promised += 1;
+            false
+        } else if st.idle > 0 {
             st.idle -= 1;
             st.notified += 1;
             self.work_cv.notify_one();
@@ -305,6 +330,7 @@ impl Shared {
         context::set_executor(self.address());
         let mut st = self.lock();
         st.starting -= 1;
+        let mut spun = false;
         loop {
             // BUSY: take the next task, if any.
             if st.workers > st.max_workers {
@@ -320,10 +346,17 @@ impl Shared {
                 st = self.lock();
                 st.active -= 1;
                 self.notify_state(&st);
+                spun = false;
                 continue;
             }
             if st.lifecycle != Lifecycle::Open {
                 break;
+            }
+            // SPIN: watch for a push briefly before sleeping.
+            if !spun {
+                spun = true;
+                st = self.spin(st);
+                continue;
             }
             // IDLE: sleep until notified, a lifecycle change, or the idle
             // timeout (only for workers above the minimum).
@@ -360,6 +393,29 @@ impl Shared {
         let _guard = AbortOnPanic;
         st.workers -= 1;
         self.notify_state(&st);
+    }
+
+    /// Spins (lock released) until a push or the spin budget ends; a push
+    /// made meanwhile was promised to a spinner instead of waking a sleeper.
+    fn spin<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        st.spinning += 1;
+        let seen = self.pushes.load(Ordering::Acquire);
+        drop(st);
+        for _ in 0..WORKER_SPINS {
+            if self.pushes.load(Ordering::Acquire) != seen {
+                break;
+            }
+            crate::sync::spin_loop();
+        }
+        let mut st = self.lock();
+        if st.spin_promised > 0 {
+            // A submitter counted on a spinner: we are it (any spinner will
+            // do, the queue is shared).
+            st.spin_promised -= 1;
+        } else {
+            st.spinning -= 1;
+        }
+        st
     }
 
     /// Pops entries until one is claimed (stale entries are dropped).
