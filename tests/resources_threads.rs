@@ -150,12 +150,18 @@ fn every_thread_pymt_starts_ends() {
     let tasks = [fill(&a, 2), fill(&b, 3), fill(&c, 2), macro_round()];
     // 2 + 3 + 2 + 3 workers, each running one of the meeting tasks.
     settle(baseline + 10, "10 workers running meeting tasks");
-    let names = thread_names();
+    // A new thread names itself once it starts running, slightly after it
+    // shows up in /proc: wait (bounded) for every pool's name to appear.
+    let deadline = Instant::now() + BOUND;
     for prefix in ["res-a-", "res-b-", "res-c-", "res-macro-"] {
-        assert!(
-            names.iter().any(|n| n.starts_with(prefix)),
-            "no worker thread named {prefix}N: {names:?}"
-        );
+        while !thread_names().iter().any(|n| n.starts_with(prefix)) {
+            assert!(
+                Instant::now() < deadline,
+                "no worker thread named {prefix}N: {:?}",
+                thread_names()
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
     }
     for (i, t) in tasks.into_iter().enumerate() {
         all_met(t, &format!("named pool batch {i}"));
