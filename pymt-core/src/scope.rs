@@ -54,6 +54,14 @@ where
 
 /// A scope in which tasks may borrow from the caller; see
 /// [`Pool::scope`](crate::Pool::scope).
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let pool = pymt::Pool::new();
+/// let greeting = String::from("hello");
+/// let n = pool.scope(|s: &pymt::Scope<'_, '_>| s.submit(|| greeting.len()).join());
+/// assert_eq!(n, Ok(5));
+/// ```
 pub struct Scope<'scope, 'env: 'scope> {
     target: Target,
     /// Every task submitted here (lifetime-erased, see the module docs).

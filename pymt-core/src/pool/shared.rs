@@ -137,7 +137,8 @@ pub(crate) struct Shared {
     stop_all: AtomicBool,
     /// Set when the pool stops accepting work (cheap check for macro caches).
     closed: AtomicBool,
-    /// Bumped on every push; what spinning workers watch.
+    /// Bumped by a push that a spinning worker is promised; what spinners
+    /// watch (each reads it under the lock when it starts spinning).
     pushes: AtomicUsize,
     totals: Totals,
 }
@@ -254,7 +255,6 @@ impl Shared {
         }
         st.queue.push(priority, task);
         st.queued += 1;
-        self.pushes.fetch_add(1, Ordering::Release);
         let spawn = self.wake_or_grow(&mut st);
         drop(st);
         if spawn {
@@ -267,7 +267,9 @@ impl Shared {
     /// if the caller must spawn a worker thread.
     fn wake_or_grow(&self, st: &mut State) -> bool {
         if st.spinning > 0 {
-            // A spinning worker sees the push without a wake-up.
+            // A spinning worker sees the push without a wake-up. Only then
+            // is the counter bumped: no atomic write when nobody spins.
+            self.pushes.fetch_add(1, Ordering::Release);
             st.spinning -= 1;
             st.spin_promised += 1;
             false

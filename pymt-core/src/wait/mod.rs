@@ -118,7 +118,18 @@ pub fn as_completed<T>(tasks: Vec<Task<T>>) -> AsCompleted<T> {
     AsCompleted::new(tasks)
 }
 
-/// Iterator returned by [`as_completed`].
+/// Iterator returned by [`as_completed`] and [`Pool::as_completed`](crate::Pool::as_completed):
+/// tasks in completion order, each already final when yielded.
+///
+/// ```
+/// # use pymt_core as pymt;
+/// let tasks = vec![pymt::spawn(|| 1), pymt::spawn(|| 2)];
+/// let mut it = pymt::as_completed(tasks);
+/// assert_eq!(it.len(), 2);
+/// let first = it.next().unwrap();
+/// assert!(first.is_done());
+/// assert_eq!(it.len(), 1);
+/// ```
 pub struct AsCompleted<T> {
     tasks: Vec<Option<Task<T>>>,
     signal: Arc<Signal>,
