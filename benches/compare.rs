@@ -1584,19 +1584,31 @@ fn main() {
         "pymt benches/compare.rs: {mode} mode, {} repetitions",
         cfg.reps
     );
-    let mut workloads = vec![
-        w1_bare_thread(&cfg),
-        w2_fire_and_forget(&cfg),
-        w3_handle_throughput(&cfg),
-        w4_round_trip(&cfg),
-        w5_semaphore(&cfg),
-        w5b_limiter_fn(&cfg),
+    // PYMT_BENCH_ONLY=W2,W3 runs a subset (for working on one number); a
+    // partial run never overwrites docs/.
+    let only: Option<Vec<String>> = std::env::var("PYMT_BENCH_ONLY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect());
+    let wanted = |id: &str| only.as_ref().map_or(true, |ids| ids.iter().any(|i| i == id));
+    let passes: [(&str, fn(&Config) -> Workload); 10] = [
+        ("W1", w1_bare_thread),
+        ("W2", w2_fire_and_forget),
+        ("W3", w3_handle_throughput),
+        ("W4", w4_round_trip),
+        ("W5", w5_semaphore),
+        ("W5B", w5b_limiter_fn),
+        // Separate short pass: the only one in which the allocator counts.
+        ("W6", w6_memory),
+        ("W7", w7_priority),
+        ("W8", w8_named_pool),
+        ("W9", w9_idle),
     ];
-    // Separate short pass: the only one in which the allocator counts.
-    workloads.push(w6_memory(&cfg));
-    workloads.push(w7_priority(&cfg));
-    workloads.push(w8_named_pool(&cfg));
-    workloads.push(w9_idle(&cfg));
+    let workloads: Vec<Workload> = passes
+        .into_iter()
+        .filter(|(id, _)| wanted(id))
+        .map(|(_, pass)| pass(&cfg))
+        .collect();
     let load_after = loadavg();
     let elapsed = started.elapsed();
 
@@ -1635,7 +1647,7 @@ fn main() {
     println!("\n{md}");
 
     let svg = svg_chart(&workloads, &machine);
-    let out_dir = if cfg.quick {
+    let out_dir = if cfg.quick || only.is_some() {
         std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"))
