@@ -146,6 +146,29 @@ impl Worker {
         launch::launch(Spec::new(priority), &self.target(), f)
     }
 
+    /// Runs `f` on the worker at priority 0 without a handle; see
+    /// [`Pool::execute`](crate::Pool::execute).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError::Shutdown`](crate::SubmitError::Shutdown) after
+    /// `stop` or `join`, handing the closure back.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let worker = pymt::Worker::new();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// worker.execute(move || tx.send("ran").unwrap()).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok("ran"));
+    /// ```
+    pub fn execute<F>(&self, f: F) -> Result<(), crate::SubmitError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        crate::pool::execute_on(&self.shared, f)
+    }
+
     pub(crate) fn target(&self) -> Target {
         Target::Pool(Arc::clone(&self.shared))
     }

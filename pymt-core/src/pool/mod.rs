@@ -2,6 +2,8 @@
 //! named pools.
 
 pub(crate) mod builder;
+pub(crate) mod entry;
+mod lane;
 pub(crate) mod queue;
 pub(crate) mod registry;
 pub(crate) mod shared;
@@ -11,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::builder::PoolBuilder;
-use self::shared::{RunningTasks, Shared};
+use self::entry::{Entry, Job};
+use self::shared::{Blocking, Refusal, RunningTasks, Shared};
 use crate::error::SubmitError;
 use crate::scope::Scope;
 use crate::task::launch::{self, Spec, Target};
@@ -224,6 +227,52 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
     {
         launch::try_submit(spec, self.shared(), f)
+    }
+
+    /// Runs `f` on the pool at priority 0 without a handle: fire and forget,
+    /// as `threadpool` and `rusty_pool` spell it. No task is created, so
+    /// nothing is allocated beyond the boxed closure; use
+    /// [`wait_completion`](Self::wait_completion) or [`join`](Self::join) to
+    /// know when jobs are done.
+    ///
+    /// Inside `f`, [`stop_requested`](crate::stop_requested) reports a
+    /// shutdown of the pool and [`current_task`](crate::current_task) is
+    /// `None`. A panic in `f` is caught, counted in
+    /// [`PoolStats::panicked`] and logged (nobody else could read it); a job
+    /// still queued at shutdown is dropped and counted as cancelled. Blocks
+    /// while a bounded queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError::Shutdown`] once the pool no longer accepts work,
+    /// handing the closure back.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::sync::atomic::{AtomicUsize, Ordering};
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// let pool = pymt::Pool::new();
+    /// let hits = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let hits = Arc::clone(&hits);
+    ///     pool.execute(move || {
+    ///         hits.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .expect("pool is open");
+    /// }
+    /// assert!(pool.wait_completion(Duration::from_secs(10)));
+    /// assert_eq!(hits.load(Ordering::Relaxed), 10);
+    ///
+    /// pool.join(Duration::from_secs(10));
+    /// let refused = pool.execute(|| ()).unwrap_err();
+    /// assert!(matches!(refused, pymt::SubmitError::Shutdown(_)));
+    /// ```
+    pub fn execute<F>(&self, f: F) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        execute_on(self.shared(), f)
     }
 
     /// One task per item, in input order.
@@ -569,4 +618,27 @@ impl fmt::Debug for Pool {
             .field("stats", &self.stats())
             .finish()
     }
+}
+
+/// `execute` for pools and dedicated workers.
+pub(crate) fn execute_on<F>(shared: &Arc<Shared>, f: F) -> Result<(), SubmitError<F>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let entry = Entry::Job(Job::new(f));
+    let (refusal, entry) = match shared.enqueue(0, entry, Blocking::Wait) {
+        Ok(()) => return Ok(()),
+        Err(refused) => refused,
+    };
+    let f = match entry {
+        Entry::Job(job) => job.into_inner::<F>(),
+        Entry::Task(_) | Entry::Wake => None,
+    };
+    let Some(f) = f else {
+        unreachable!("a refused entry is the one submitted")
+    };
+    Err(match refusal {
+        Refusal::Full => SubmitError::Full(f),
+        Refusal::Closed => SubmitError::Shutdown(f),
+    })
 }

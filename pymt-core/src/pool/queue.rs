@@ -1,21 +1,20 @@
-//! The priority queue feeding a pool's workers.
+//! The ranked part of a pool's queue: entries of non-zero priority.
 //!
 //! Order contract: higher priority first; equal priorities in submission
 //! order (a sequence number breaks ties, never luck). Priority 0, the
-//! default, takes an O(1) FIFO lane; other priorities go through a binary
-//! heap. Since the lanes never share a priority, popping compares only the
-//! heap's top with 0.
+//! default, does not come here: it takes the lock-free FIFO lane
+//! (`lane.rs`); workers take positive priorities before the lane and
+//! negative ones after it.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
-use std::sync::Arc;
+use std::collections::BinaryHeap;
 
-use crate::task::cell::Run;
+use super::entry::Entry;
 
 struct Ranked {
     priority: i32,
     seq: u64,
-    task: Arc<dyn Run>,
+    entry: Entry,
 }
 
 impl PartialEq for Ranked {
@@ -40,82 +39,75 @@ impl Ord for Ranked {
     }
 }
 
-/// Tasks waiting for a worker (including stale entries of tasks already
-/// cancelled or run inline, which the pool skips when popped).
+/// Entries of non-zero priority waiting for a worker (including stale
+/// tasks already cancelled or run inline, which the pool skips).
 #[derive(Default)]
-pub(crate) struct PriorityQueue {
-    default_lane: VecDeque<Arc<dyn Run>>,
-    ranked: BinaryHeap<Ranked>,
+pub(crate) struct RankedQueue {
+    heap: BinaryHeap<Ranked>,
     seq: u64,
 }
 
-impl PriorityQueue {
-    pub(crate) fn push(&mut self, priority: i32, task: Arc<dyn Run>) {
-        if priority == 0 {
-            self.default_lane.push_back(task);
-        } else {
-            self.seq += 1;
-            self.ranked.push(Ranked {
-                priority,
-                seq: self.seq,
-                task,
-            });
-        }
+impl RankedQueue {
+    pub(crate) fn push(&mut self, priority: i32, entry: Entry) {
+        debug_assert_ne!(priority, 0, "priority 0 takes the lane");
+        self.seq += 1;
+        self.heap.push(Ranked {
+            priority,
+            seq: self.seq,
+            entry,
+        });
     }
 
-    pub(crate) fn pop(&mut self) -> Option<Arc<dyn Run>> {
-        match self.ranked.peek() {
-            Some(top) if top.priority > 0 || self.default_lane.is_empty() => {
-                self.ranked.pop().map(|entry| entry.task)
-            }
-            _ => self.default_lane.pop_front(),
+    /// The top entry, if its priority passes `accept`.
+    pub(crate) fn pop_if(&mut self, accept: impl FnOnce(i32) -> bool) -> Option<(i32, Entry)> {
+        if !accept(self.heap.peek()?.priority) {
+            return None;
         }
+        self.heap
+            .pop()
+            .map(|ranked| (ranked.priority, ranked.entry))
     }
 
     /// Removes every entry (for shutdown).
-    pub(crate) fn take_all(&mut self) -> Vec<Arc<dyn Run>> {
-        let mut all: Vec<_> = self.default_lane.drain(..).collect();
-        all.extend(self.ranked.drain().map(|entry| entry.task));
-        all
+    pub(crate) fn take_all(&mut self) -> Vec<(i32, Entry)> {
+        self.heap
+            .drain()
+            .map(|ranked| (ranked.priority, ranked.entry))
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod test {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::task::cell::{Cell, Header};
+    use crate::task::cell::{Cell, Header, Run};
     use crate::task::state::QUEUED;
 
-    fn task(priority: i32, tag: u32) -> Arc<dyn Run> {
-        Cell::new(Header::new(None, priority, QUEUED, None), move || tag)
+    fn task(priority: i32) -> Entry {
+        let cell: Arc<dyn Run> = Cell::new(Header::new(None, priority, QUEUED, None), || ());
+        Entry::Task(cell)
     }
 
-    fn tag_order(queue: &mut PriorityQueue) -> Vec<i32> {
-        std::iter::from_fn(|| queue.pop())
-            .map(|t| t.header().priority)
-            .collect()
-    }
-
-    #[test]
-    fn smoke() {
-        let mut q = PriorityQueue::default();
-        assert!(q.pop().is_none());
-        q.push(0, task(0, 1));
-        assert!(q.pop().is_some());
-        assert!(q.pop().is_none());
+    fn id_of(entry: &Entry) -> crate::TaskId {
+        match entry {
+            Entry::Task(task) => task.header().id,
+            _ => unreachable!("only tasks are pushed here"),
+        }
     }
 
     #[test]
     fn higher_priority_first_fifo_among_equals() {
-        let mut q = PriorityQueue::default();
+        let mut q = RankedQueue::default();
         let mut ids = Vec::new();
-        for (i, p) in [0, 5, -2, 5, 0, 9, -2, 5].into_iter().enumerate() {
-            let t = task(p, i as u32);
-            ids.push((p, t.header().id));
+        for p in [1, 5, -2, 5, 3, 9, -2, 5] {
+            let t = task(p);
+            ids.push((p, id_of(&t)));
             q.push(p, t);
         }
-        let popped: Vec<_> = std::iter::from_fn(|| q.pop())
-            .map(|t| (t.header().priority, t.header().id))
+        let popped: Vec<_> = std::iter::from_fn(|| q.pop_if(|_| true))
+            .map(|(p, t)| (p, id_of(&t)))
             .collect();
         let mut expected = ids.clone();
         // Stable sort by descending priority keeps submission order among equals.
@@ -124,11 +116,20 @@ mod test {
     }
 
     #[test]
+    fn pop_if_leaves_a_refused_top() {
+        let mut q = RankedQueue::default();
+        q.push(-1, task(-1));
+        assert!(q.pop_if(|p| p > 0).is_none());
+        assert_eq!(q.pop_if(|_| true).map(|(p, _)| p), Some(-1));
+        assert!(q.pop_if(|_| true).is_none());
+    }
+
+    #[test]
     fn take_all_empties() {
-        let mut q = PriorityQueue::default();
-        q.push(1, task(1, 0));
-        q.push(0, task(0, 0));
+        let mut q = RankedQueue::default();
+        q.push(1, task(1));
+        q.push(-4, task(-4));
         assert_eq!(q.take_all().len(), 2);
-        assert_eq!(tag_order(&mut q), Vec::<i32>::new());
+        assert!(q.pop_if(|_| true).is_none());
     }
 }

@@ -1,32 +1,36 @@
 //! The state a pool's handles and workers share, and the worker main loop.
 //!
-//! One mutex guards the queue and every count that a wait depends on, so
-//! each wait (idle worker, full queue, `wait_completion`, `join`) is a
-//! condvar wait woken by the event itself. Notifications are counted:
-//! nothing is signalled unless somebody sleeps.
+//! The common path takes no lock: a priority-0 submission bumps an atomic
+//! count and pushes onto the lock-free lane (`lane.rs`), and a worker pops
+//! it from there, blocking on the lane itself when there is nothing to do.
+//! One mutex guards the rest: the ranked queue (non-zero priorities), the
+//! worker counts, the lifecycle, and the condvars of every wait on counts
+//! (`wait_completion`, `drain`, `join`, a full bounded queue).
+//!
+//! Lock-free counts and locked waits meet in one pattern, used everywhere
+//! below: the waiter announces itself (a sleeper or idle count, SeqCst)
+//! and then re-reads the counts; the updater changes a count (SeqCst) and
+//! then reads the announcement, taking the lock to notify only if someone
+//! announced. In the SeqCst order one of the two sees the other, so no
+//! wake-up is lost, and nobody pays for a notification nobody waits for.
+//!
+//! A worker blocked on the lane is woken by what it waits for (an entry)
+//! or by a `Wake` token: pushed for a ranked entry, a lifecycle change, a
+//! resize, or the last queued entry leaving a closed pool.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use super::queue::PriorityQueue;
+use super::entry::{Entry, Job};
+use super::lane::Lane;
+use super::queue::RankedQueue;
 use crate::error::TaskError;
 use crate::sync::thread;
 use crate::sync::{AtomicBool, AtomicUsize, Condvar, Instant, Mutex, MutexGuard};
-use crate::task::cell::Run;
 use crate::task::context;
 use crate::task::state::{CANCELLED, PANICKED, QUEUED, RUNNING, SUCCEEDED};
 use crate::unwind::{self, AbortOnPanic};
-
-/// How many checks an idle worker makes for new work before it sleeps: a
-/// task submitted within a few microseconds of the last one then needs no
-/// futex wake-up (the round-trip case). Idle pools still use no CPU: the spin
-/// happens once per transition to idle.
-#[cfg(not(loom))]
-const WORKER_SPINS: u32 = 1 << 12;
-/// Under loom every check is a modelled step: one keeps the protocol covered.
-#[cfg(loom)]
-const WORKER_SPINS: u32 = 1;
 
 /// Whether the pool takes new work, and what happens to queued work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +59,7 @@ pub(crate) enum Blocking {
     Never,
 }
 
-/// Why a task was not queued.
+/// Why an entry was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
     Full,
@@ -77,32 +81,43 @@ pub(crate) struct Config {
     pub(crate) single_thread: bool,
 }
 
+/// What the mutex guards.
 struct State {
-    queue: PriorityQueue,
-    /// Live queued tasks (stale queue entries excluded).
-    queued: usize,
-    /// Bodies running now, inline runs included.
-    active: usize,
+    ranked: RankedQueue,
     /// Worker threads alive or starting.
     workers: usize,
     /// Workers spawned that have not reached their loop yet.
     starting: usize,
-    /// Workers asleep on `work_cv` that nobody has notified.
-    idle: usize,
-    /// Workers spinning before they sleep, not yet promised a task.
-    spinning: usize,
-    /// Tasks promised to spinning workers and not yet claimed by them.
-    spin_promised: usize,
-    /// Notifications sent to idle workers and not yet consumed.
-    notified: usize,
     min_workers: usize,
     max_workers: usize,
     lifecycle: Lifecycle,
     /// `drain` calls in progress: outside submissions wait.
     draining: usize,
-    space_sleepers: usize,
-    state_sleepers: usize,
     next_thread: usize,
+}
+
+/// Counts read and written without the lock (see the module notes).
+#[derive(Default)]
+struct Counts {
+    /// Live queued entries, lane and ranked (stale task entries excluded).
+    queued: AtomicUsize,
+    /// Bodies running now, inline runs included.
+    active: AtomicUsize,
+    /// Workers blocked (or about to block) on the lane.
+    idle: AtomicUsize,
+    /// Ranked entries of priority > 0 / < 0, stale ones included.
+    ranked_high: AtomicUsize,
+    ranked_low: AtomicUsize,
+    /// Threads waiting on `space_cv` / `state_cv`.
+    space_sleepers: AtomicUsize,
+    state_sleepers: AtomicUsize,
+    /// Mirrors of locked state for the fast paths, written under the lock:
+    /// `draining > 0`, `workers < max_workers`, `workers > max_workers`,
+    /// `workers > min_workers`.
+    draining: AtomicBool,
+    can_grow: AtomicBool,
+    excess: AtomicBool,
+    reapable: AtomicBool,
 }
 
 /// Counters read by `stats()` without the lock.
@@ -123,59 +138,66 @@ pub(crate) struct Snapshot {
     pub(crate) cancelled: usize,
 }
 
+/// Who runs a popped entry: a worker in its loop, or a submitter making
+/// room in its own full queue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    Worker,
+    Inline,
+}
+
+/// What a worker does when the pool is closed and it has nothing to run.
+enum Closed {
+    Exit,
+    /// Entries are still counted as queued (a push or a cancel in flight):
+    /// block on the lane until they arrive or a token says they are gone.
+    Wait,
+}
+
 /// Shared core of a `Pool` or `Worker`.
 pub(crate) struct Shared {
     config: Config,
     state: Mutex<State>,
-    /// Idle workers wait here for work or a lifecycle change.
-    work_cv: Condvar,
+    lane: Lane,
     /// Submitters wait here for queue space or the end of a drain.
     space_cv: Condvar,
     /// `wait_completion`, `drain`, `join`, `shutdown` wait here.
     state_cv: Condvar,
+    counts: Counts,
     /// Set on `shutdown`: every running body sees `stop_requested()`.
     stop_all: AtomicBool,
-    /// Set when the pool stops accepting work (cheap check for macro caches).
+    /// Set when the pool stops accepting work.
     closed: AtomicBool,
-    /// Bumped by a push that a spinning worker is promised; what spinners
-    /// watch (each reads it under the lock when it starts spinning).
-    pushes: AtomicUsize,
+    /// Set on `shutdown`: workers cancel what they pop instead of running it.
+    cancelling: AtomicBool,
     totals: Totals,
 }
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Self> {
+        let min = config.min_workers;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                queue: PriorityQueue::default(),
-                queued: 0,
-                active: 0,
-                workers: 0,
-                starting: 0,
-                idle: 0,
-                spinning: 0,
-                spin_promised: 0,
-                notified: 0,
+                ranked: RankedQueue::default(),
+                workers: min,
+                starting: min,
                 min_workers: config.min_workers,
                 max_workers: config.max_workers,
                 lifecycle: Lifecycle::Open,
                 draining: 0,
-                space_sleepers: 0,
-                state_sleepers: 0,
                 next_thread: 0,
             }),
             config,
-            work_cv: Condvar::new(),
+            lane: Lane::new(),
             space_cv: Condvar::new(),
             state_cv: Condvar::new(),
+            counts: Counts::default(),
             stop_all: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            pushes: AtomicUsize::new(0),
+            cancelling: AtomicBool::new(false),
             totals: Totals::default(),
         });
-        let min = shared.config.min_workers;
-        shared.lock().workers = min;
-        shared.lock().starting = min;
+        shared.sync_mirrors(&shared.lock());
         for _ in 0..min {
             shared.spawn_worker();
         }
@@ -184,6 +206,20 @@ impl Shared {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes the worker-count mirrors; call after changing `workers`,
+    /// `min_workers` or `max_workers`, lock held.
+    fn sync_mirrors(&self, st: &State) {
+        self.counts
+            .can_grow
+            .store(st.workers < st.max_workers, SeqCst);
+        self.counts
+            .excess
+            .store(st.workers > st.max_workers, SeqCst);
+        self.counts
+            .reapable
+            .store(st.workers > st.min_workers, SeqCst);
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -200,90 +236,181 @@ impl Shared {
     }
 
     pub(crate) fn stop_requested(&self) -> bool {
-        self.stop_all.load(Ordering::Acquire)
+        self.stop_all.load(SeqCst)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.closed.load(SeqCst)
+    }
+
+    fn queued(&self) -> usize {
+        self.counts.queued.load(SeqCst)
+    }
+
+    fn active(&self) -> usize {
+        self.counts.active.load(SeqCst)
     }
 
     // ===== submission =====
 
-    /// Queues a task whose state is `QUEUED`.
+    /// Queues an entry (a task must be `QUEUED`); a refused entry comes back.
     pub(crate) fn enqueue(
         self: &Arc<Self>,
         priority: i32,
-        task: Arc<dyn Run>,
+        entry: Entry,
         blocking: Blocking,
-    ) -> Result<(), Refusal> {
-        let mut st = self.lock();
-        loop {
-            if st.lifecycle != Lifecycle::Open {
-                return Err(Refusal::Closed);
-            }
-            let own = self.on_own_worker();
-            let draining = st.draining > 0 && !own;
-            let full = self
-                .config
-                .queue_capacity
-                .is_some_and(|cap| st.queued >= cap);
-            if !draining && !full {
-                break;
-            }
-            if blocking == Blocking::Never {
-                return Err(Refusal::Full);
-            }
-            if own && full {
-                // A worker blocking on its own full queue could deadlock the
-                // pool: make room by running the next queued task here.
-                match Self::pop_claimed(&mut st) {
-                    Some(next) => {
-                        drop(st);
-                        self.run_inline(next);
-                        st = self.lock();
-                        continue;
-                    }
-                    None => break,
-                }
-            }
-            st.space_sleepers += 1;
-            st = self
-                .space_cv
-                .wait(st)
-                .unwrap_or_else(PoisonError::into_inner);
-            st.space_sleepers -= 1;
+    ) -> Result<(), (Refusal, Entry)> {
+        let lock_free = priority == 0
+            && self.config.queue_capacity.is_none()
+            && !self.counts.draining.load(SeqCst);
+        if !lock_free {
+            return self.enqueue_locked(priority, entry, blocking);
         }
-        st.queue.push(priority, task);
-        st.queued += 1;
-        let spawn = self.wake_or_grow(&mut st);
-        drop(st);
-        if spawn {
-            self.spawn_worker();
+        if self.closed.load(SeqCst) {
+            return Err((Refusal::Closed, entry));
         }
+        // Counted before it is visible, so a pop never drives the count
+        // below zero; a push that races `close` is caught in `after_push`.
+        self.counts.queued.fetch_add(1, SeqCst);
+        self.lane.push(entry);
+        self.after_push(false);
         Ok(())
     }
 
-    /// After a push: wake an idle worker, or reserve a new one. Returns true
-    /// if the caller must spawn a worker thread.
-    fn wake_or_grow(&self, st: &mut State) -> bool {
-        if st.spinning > 0 {
-            // A spinning worker sees the push without a wake-up. Only then
-            // is the counter bumped: no atomic write when nobody spins.
-            self.pushes.fetch_add(1, Ordering::Release);
-            st.spinning -= 1;
-            st.spin_promised += 1;
-            false
-        } else if st.idle > 0 {
-            st.idle -= 1;
-            st.notified += 1;
-            self.work_cv.notify_one();
-            false
-        } else if st.workers < st.max_workers && st.queued > st.starting + st.notified {
-            st.workers += 1;
-            st.starting += 1;
-            true
+    /// The slow path: bounded queues, drains, ranked entries.
+    fn enqueue_locked(
+        self: &Arc<Self>,
+        priority: i32,
+        entry: Entry,
+        blocking: Blocking,
+    ) -> Result<(), (Refusal, Entry)> {
+        let own = self.on_own_worker();
+        let mut st = self.lock();
+        loop {
+            if st.lifecycle != Lifecycle::Open {
+                return Err((Refusal::Closed, entry));
+            }
+            let full = self.is_full();
+            if !full && (st.draining == 0 || own) {
+                break;
+            }
+            if blocking == Blocking::Never {
+                return Err((Refusal::Full, entry));
+            }
+            if own && full {
+                // A worker blocking on its own full queue could deadlock the
+                // pool: make room by running the next queued entry here.
+                drop(st);
+                let next = self.next_entry();
+                let made_room = next.is_some();
+                if let Some(next) = next {
+                    self.run_entry(next, Runner::Inline);
+                }
+                st = self.lock();
+                if made_room {
+                    continue;
+                }
+                break;
+            }
+            self.counts.space_sleepers.fetch_add(1, SeqCst);
+            let still_blocked =
+                st.lifecycle == Lifecycle::Open && (self.is_full() || (st.draining > 0 && !own));
+            if still_blocked {
+                st = self
+                    .space_cv
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            self.counts.space_sleepers.fetch_sub(1, SeqCst);
+        }
+        self.counts.queued.fetch_add(1, SeqCst);
+        let ranked = priority != 0;
+        if ranked {
+            st.ranked.push(priority, entry);
+            self.ranked_count(priority).fetch_add(1, SeqCst);
         } else {
-            false
+            self.lane.push(entry);
+        }
+        drop(st);
+        self.after_push(ranked);
+        Ok(())
+    }
+
+    fn is_full(&self) -> bool {
+        self.config
+            .queue_capacity
+            .is_some_and(|cap| self.queued() >= cap)
+    }
+
+    fn ranked_count(&self, priority: i32) -> &AtomicUsize {
+        if priority > 0 {
+            &self.counts.ranked_high
+        } else {
+            &self.counts.ranked_low
+        }
+    }
+
+    /// After a push: wake a blocked worker for a ranked entry (lane entries
+    /// wake one by themselves), start a worker if none will take it, and
+    /// settle a push that raced `close`.
+    fn after_push(self: &Arc<Self>, ranked: bool) {
+        let idle = self.counts.idle.load(SeqCst);
+        if ranked && idle > 0 {
+            self.lane.push(Entry::Wake);
+        }
+        if self.counts.can_grow.load(SeqCst) && self.queued() > idle {
+            self.grow();
+        }
+        if self.closed.load(SeqCst) {
+            self.after_late_push();
+        }
+    }
+
+    /// Starts a worker if below the maximum and more entries wait than
+    /// idle or starting workers will take.
+    fn grow(self: &Arc<Self>) {
+        let spawn = {
+            let mut st = self.lock();
+            let takers = self.counts.idle.load(SeqCst) + st.starting;
+            let spawn = st.lifecycle == Lifecycle::Open
+                && st.workers < st.max_workers
+                && self.queued() > takers;
+            if spawn {
+                st.workers += 1;
+                st.starting += 1;
+                self.sync_mirrors(&st);
+            }
+            spawn
+        };
+        if spawn {
+            self.spawn_worker();
+        }
+    }
+
+    /// A lane push landed after the pool closed. Live workers take it (a
+    /// join finishes the queue) or cancel it (a shutdown); with no worker
+    /// left it is rejected here, or it would wait forever.
+    fn after_late_push(&self) {
+        let (claimed, error) = {
+            let mut st = self.lock();
+            match st.lifecycle {
+                Lifecycle::Open => return,
+                Lifecycle::ShuttingDown => (self.claim_all_queued(&mut st), TaskError::Cancelled),
+                Lifecycle::Joining | Lifecycle::Detached if st.workers == 0 => {
+                    (self.claim_all_queued(&mut st), TaskError::Rejected)
+                }
+                Lifecycle::Joining | Lifecycle::Detached => {
+                    self.wake_workers(st.workers);
+                    return;
+                }
+            }
+        };
+        self.abort_all(claimed, &error);
+    }
+
+    fn wake_workers(&self, n: usize) {
+        for _ in 0..n {
+            self.lane.push(Entry::Wake);
         }
     }
 
@@ -312,17 +439,16 @@ impl Shared {
                 let mut st = self.lock();
                 st.workers -= 1;
                 st.starting -= 1;
-                self.notify_state(&st);
+                self.sync_mirrors(&st);
+                self.notify_state_locked();
                 if st.workers == 0 {
-                    Self::claim_all_queued(&mut st)
+                    self.claim_all_queued(&mut st)
                 } else {
                     Vec::new()
                 }
             };
-            // With no thread to run them, queued tasks would wait forever.
-            for task in orphans {
-                task.abort_claimed(TaskError::Rejected);
-            }
+            // With no thread to run them, queued entries would wait forever.
+            self.abort_all(orphans, &TaskError::Rejected);
         }
     }
 
@@ -330,118 +456,254 @@ impl Shared {
 
     fn run_worker(self: Arc<Self>) {
         context::set_executor(self.address());
-        let mut st = self.lock();
-        st.starting -= 1;
-        let mut spun = false;
+        context::set_worker_pool(Some(Arc::clone(&self)));
+        self.lock().starting -= 1;
+        // Whether this worker is counted in `counts.idle`: from the end of
+        // a body (before that body stops counting as active, so whoever
+        // sees the pool settled also sees this worker available) until it
+        // takes the next entry.
+        let mut idle = false;
+        let leave_idle = |idle: &mut bool| {
+            if std::mem::take(idle) {
+                self.counts.idle.fetch_sub(1, SeqCst);
+            }
+        };
         loop {
-            // BUSY: take the next task, if any.
-            if st.workers > st.max_workers {
-                break;
-            }
-            if let Some(task) = Self::pop_claimed(&mut st) {
-                st.active += 1;
-                if st.space_sleepers > 0 {
-                    self.space_cv.notify_one();
-                }
-                drop(st);
-                context::run_claimed(task);
-                st = self.lock();
-                st.active -= 1;
-                self.notify_state(&st);
-                spun = false;
-                continue;
-            }
-            if st.lifecycle != Lifecycle::Open {
-                break;
-            }
-            // SPIN: watch for a push briefly before sleeping.
-            if !spun {
-                spun = true;
-                st = self.spin(st);
-                continue;
-            }
-            // IDLE: sleep until notified, a lifecycle change, or the idle
-            // timeout (only for workers above the minimum).
-            let reapable = st.workers > st.min_workers;
-            let timeout = self.config.idle_timeout.filter(|_| reapable);
-            st.idle += 1;
-            let (guard, timed_out) = match timeout {
-                Some(timeout) => {
-                    let (guard, result) = self
-                        .work_cv
-                        .wait_timeout(st, timeout)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    (guard, result.timed_out())
-                }
-                None => (
-                    self.work_cv
-                        .wait(st)
-                        .unwrap_or_else(PoisonError::into_inner),
-                    false,
-                ),
-            };
-            st = guard;
-            if st.notified > 0 {
-                // Someone decremented `idle` on our behalf.
-                st.notified -= 1;
-            } else {
-                st.idle -= 1;
-                if timed_out && st.workers > st.min_workers && st.queued == 0 {
+            // A closed pool is checked before popping, so a worker with
+            // nothing left exits without eating a token meant for another.
+            if self.closed.load(SeqCst) {
+                if let Closed::Exit = self.closed_next_step() {
                     break;
                 }
             }
-        }
-        // EXIT
-        let _guard = AbortOnPanic;
-        st.workers -= 1;
-        self.notify_state(&st);
-    }
-
-    /// Spins (lock released) until a push or the spin budget ends; a push
-    /// made meanwhile was promised to a spinner instead of waking a sleeper.
-    fn spin<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        st.spinning += 1;
-        let seen = self.pushes.load(Ordering::Acquire);
-        drop(st);
-        for _ in 0..WORKER_SPINS {
-            if self.pushes.load(Ordering::Acquire) != seen {
+            if self.counts.excess.load(SeqCst) && self.retire_surplus() {
                 break;
             }
-            crate::sync::spin_loop();
+            if let Some(entry) = self.next_entry() {
+                leave_idle(&mut idle);
+                idle = self.run_entry(entry, Runner::Worker);
+                continue;
+            }
+            // Announce idleness, then look once more before blocking: a
+            // ranked push, a close or a resize made meanwhile is seen here,
+            // or its author sees us idle and pushes a token.
+            if !idle {
+                self.counts.idle.fetch_add(1, SeqCst);
+                idle = true;
+            }
+            let ranked = self.counts.ranked_high.load(SeqCst) + self.counts.ranked_low.load(SeqCst);
+            if ranked > 0 || self.counts.excess.load(SeqCst) {
+                continue;
+            }
+            if self.closed.load(SeqCst) {
+                if let Closed::Exit = self.closed_next_step() {
+                    break;
+                }
+            }
+            match self.lane.pop_wait(self.idle_timeout()) {
+                Ok(entry) => {
+                    leave_idle(&mut idle);
+                    idle = self.run_entry(entry, Runner::Worker);
+                }
+                Err(_) => {
+                    idle = false; // `retire_idle` uncounts it
+                    if self.retire_idle() {
+                        break;
+                    }
+                }
+            }
         }
-        let mut st = self.lock();
-        if st.spin_promised > 0 {
-            // A submitter counted on a spinner: we are it (any spinner will
-            // do, the queue is shared).
-            st.spin_promised -= 1;
-        } else {
-            st.spinning -= 1;
-        }
-        st
+        leave_idle(&mut idle);
+        context::set_worker_pool(None);
     }
 
-    /// Pops entries until one is claimed (stale entries are dropped).
-    fn pop_claimed(st: &mut State) -> Option<Arc<dyn Run>> {
-        while let Some(task) = st.queue.pop() {
-            if task.header().state.transition(QUEUED, RUNNING) {
-                st.queued -= 1;
-                return Some(task);
+    /// How long this worker may sit idle before it retires (only above
+    /// the minimum; read without the lock, rechecked in `retire_idle`).
+    fn idle_timeout(&self) -> Option<Duration> {
+        self.config
+            .idle_timeout
+            .filter(|_| self.counts.reapable.load(SeqCst))
+    }
+
+    /// The pool is closed and this worker found nothing to run.
+    fn closed_next_step(&self) -> Closed {
+        let mut st = self.lock();
+        let finished = match st.lifecycle {
+            Lifecycle::Open => return Closed::Wait,
+            // Queued entries are cancelled by `shutdown` (or a late push).
+            Lifecycle::ShuttingDown => true,
+            Lifecycle::Joining | Lifecycle::Detached => self.queued() == 0,
+        };
+        if !finished {
+            return Closed::Wait;
+        }
+        self.exit_locked(&mut st);
+        Closed::Exit
+    }
+
+    /// Exits if the pool has more workers than its maximum.
+    fn retire_surplus(&self) -> bool {
+        let mut st = self.lock();
+        if st.workers <= st.max_workers {
+            return false;
+        }
+        self.exit_locked(&mut st);
+        true
+    }
+
+    /// The idle timeout passed (this worker is still counted idle).
+    fn retire_idle(&self) -> bool {
+        let mut st = self.lock();
+        self.counts.idle.fetch_sub(1, SeqCst);
+        if st.workers <= st.min_workers {
+            return false;
+        }
+        // Leave first, then look: a submitter that saw us idle (and so did
+        // not start a worker) has counted its entry by now, and one that
+        // did not see us idle sees `can_grow` and starts one.
+        st.workers -= 1;
+        self.sync_mirrors(&st);
+        if self.queued() > 0 {
+            st.workers += 1;
+            self.sync_mirrors(&st);
+            return false;
+        }
+        self.notify_state_locked();
+        true
+    }
+
+    fn exit_locked(&self, st: &mut State) {
+        let _guard = AbortOnPanic;
+        st.workers -= 1;
+        self.sync_mirrors(st);
+        self.notify_state_locked();
+    }
+
+    /// The next entry in priority order, without blocking: positive
+    /// priorities, then the lane, then negative priorities.
+    fn next_entry(&self) -> Option<Entry> {
+        if self.counts.ranked_high.load(SeqCst) > 0 {
+            if let Some(entry) = self.pop_ranked(|priority| priority > 0) {
+                return Some(entry);
             }
+        }
+        if let Some(entry) = self.lane.try_pop() {
+            return Some(entry);
+        }
+        if self.counts.ranked_low.load(SeqCst) > 0 {
+            return self.pop_ranked(|_| true);
         }
         None
     }
 
-    fn run_inline(&self, task: Arc<dyn Run>) {
-        self.lock().active += 1;
-        context::run_claimed(task);
-        let mut st = self.lock();
-        st.active -= 1;
-        self.notify_state(&st);
+    fn pop_ranked(&self, accept: impl FnOnce(i32) -> bool) -> Option<Entry> {
+        let (priority, entry) = self.lock().ranked.pop_if(accept)?;
+        self.ranked_count(priority).fetch_sub(1, SeqCst);
+        Some(entry)
+    }
+
+    /// Runs (or, during a shutdown, cancels) a popped entry. A worker
+    /// counts itself idle as soon as a body ends; returns whether it did.
+    fn run_entry(&self, entry: Entry, runner: Runner) -> bool {
+        let cancel = self.cancelling.load(SeqCst);
+        let body_ended = || {
+            let counted = runner == Runner::Worker;
+            if counted {
+                self.counts.idle.fetch_add(1, SeqCst);
+            }
+            self.finished();
+            counted
+        };
+        match entry {
+            Entry::Wake => false,
+            Entry::Task(task) if cancel => {
+                if task.header().state.claim_pending().is_some() {
+                    self.dequeued();
+                    task.abort_claimed(TaskError::Cancelled);
+                }
+                false
+            }
+            Entry::Task(task) => {
+                if !task.header().state.transition(QUEUED, RUNNING) {
+                    return false; // stale: cancelled or run inline already
+                }
+                // Active before dequeued: a waiter reading `queued` then
+                // `active` never sees the task in neither.
+                self.counts.active.fetch_add(1, SeqCst);
+                self.dequeued();
+                context::run_claimed(task);
+                body_ended()
+            }
+            Entry::Job(job) if cancel => {
+                self.dequeued();
+                self.drop_cancelled_job(job);
+                false
+            }
+            Entry::Job(job) => {
+                self.counts.active.fetch_add(1, SeqCst);
+                self.dequeued();
+                self.run_job(job);
+                body_ended()
+            }
+        }
+    }
+
+    fn run_job(&self, job: Job) {
+        match context::run_job(|| unwind::catch(|| job.call())) {
+            Ok(()) => self.totals.completed.fetch_add(1, Relaxed),
+            Err(message) => {
+                report_error!(
+                    "pymt: a job executed on pool '{}' panicked: {message}",
+                    self.config.name
+                );
+                self.totals.panicked.fetch_add(1, Relaxed)
+            }
+        };
+    }
+
+    fn drop_cancelled_job(&self, job: Job) {
+        self.totals.cancelled.fetch_add(1, Relaxed);
+        unwind::contain("dropping a cancelled job", move || drop(job));
+    }
+
+    /// One live entry left the queue (popped, claimed inline, cancelled).
+    fn dequeued(&self) {
+        let left = self.counts.queued.fetch_sub(1, SeqCst) - 1;
+        if self.counts.space_sleepers.load(SeqCst) > 0 {
+            let _st = self.lock();
+            self.space_cv.notify_one();
+        }
+        if left == 0 {
+            if self.closed.load(SeqCst) {
+                // Workers of a closed pool blocked waiting for entries still
+                // counted: there are none now.
+                self.wake_workers(self.counts.idle.load(SeqCst));
+            }
+            self.notify_state();
+        }
+    }
+
+    /// A body (task or job) ended.
+    fn finished(&self) {
+        self.counts.active.fetch_sub(1, SeqCst);
+        // Every wait on the pool needs an empty queue: skip the wake-up
+        // otherwise (the last `dequeued` notifies then).
+        if self.queued() == 0 {
+            self.notify_state();
+        }
     }
 
     /// Wakes `wait_completion` / `join` sleepers, if any.
-    fn notify_state(&self, st: &State) {
-        if st.state_sleepers > 0 {
+    fn notify_state(&self) {
+        if self.counts.state_sleepers.load(SeqCst) > 0 {
+            let _st = self.lock();
+            self.state_cv.notify_all();
+        }
+    }
+
+    /// `notify_state` with the lock already held.
+    fn notify_state_locked(&self) {
+        if self.counts.state_sleepers.load(SeqCst) > 0 {
             self.state_cv.notify_all();
         }
     }
@@ -455,33 +717,22 @@ impl Shared {
             CANCELLED => &self.totals.cancelled,
             _ => return,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.fetch_add(1, Relaxed);
     }
 
     /// A waiting worker claimed one of our queued tasks to run it inline.
     pub(crate) fn claimed_inline(&self) {
-        let mut st = self.lock();
-        st.queued -= 1;
-        st.active += 1;
-        if st.space_sleepers > 0 {
-            self.space_cv.notify_one();
-        }
+        self.counts.active.fetch_add(1, SeqCst);
+        self.dequeued();
     }
 
     pub(crate) fn finished_inline(&self) {
-        let mut st = self.lock();
-        st.active -= 1;
-        self.notify_state(&st);
+        self.finished();
     }
 
     /// A queued task was cancelled through its handle.
     pub(crate) fn cancelled_in_queue(&self) {
-        let mut st = self.lock();
-        st.queued -= 1;
-        if st.space_sleepers > 0 {
-            self.space_cv.notify_one();
-        }
-        self.notify_state(&st);
+        self.dequeued();
     }
 
     // ===== waiting and lifecycle =====
@@ -494,14 +745,16 @@ impl Shared {
         done: impl Fn(&State) -> bool,
     ) -> (MutexGuard<'a, State>, bool) {
         loop {
+            self.counts.state_sleepers.fetch_add(1, SeqCst);
             if done(&st) {
+                self.counts.state_sleepers.fetch_sub(1, SeqCst);
                 return (st, true);
             }
             let left = crate::deadline::left(deadline);
             if left.is_zero() {
+                self.counts.state_sleepers.fetch_sub(1, SeqCst);
                 return (st, false);
             }
-            st.state_sleepers += 1;
             st = match deadline {
                 None => self
                     .state_cv
@@ -514,8 +767,14 @@ impl Shared {
                         .0
                 }
             };
-            st.state_sleepers -= 1;
+            self.counts.state_sleepers.fetch_sub(1, SeqCst);
         }
+    }
+
+    /// Nothing queued, and nothing running but `own` bodies (read in this
+    /// order: a popped task is active before it stops being queued).
+    fn settled(&self, own: usize) -> bool {
+        self.queued() == 0 && self.active() <= own
     }
 
     /// Tasks this thread itself is running for this pool (a worker waiting
@@ -536,8 +795,7 @@ impl Shared {
         let deadline = crate::deadline::after(timeout);
         let own = self.own_active();
         let st = self.lock();
-        self.wait_state(st, deadline, |st| st.queued == 0 && st.active <= own)
-            .1
+        self.wait_state(st, deadline, |_| self.settled(own)).1
     }
 
     pub(crate) fn drain(&self, timeout: Duration) -> bool {
@@ -545,9 +803,11 @@ impl Shared {
         let own = self.own_active();
         let mut st = self.lock();
         st.draining += 1;
-        let (mut st, done) = self.wait_state(st, deadline, |st| st.queued == 0 && st.active <= own);
+        self.counts.draining.store(true, SeqCst);
+        let (mut st, done) = self.wait_state(st, deadline, |_| self.settled(own));
         st.draining -= 1;
-        if st.draining == 0 && st.space_sleepers > 0 {
+        if st.draining == 0 {
+            self.counts.draining.store(false, SeqCst);
             self.space_cv.notify_all();
         }
         done
@@ -561,35 +821,57 @@ impl Shared {
         {
             st.lifecycle = lifecycle;
         }
-        self.closed.store(true, Ordering::Release);
-        st.notified += st.idle;
-        st.idle = 0;
-        self.work_cv.notify_all();
+        if st.lifecycle == Lifecycle::ShuttingDown {
+            self.cancelling.store(true, SeqCst);
+        }
+        self.closed.store(true, SeqCst);
+        self.wake_workers(st.workers);
         self.space_cv.notify_all();
     }
 
-    /// Claims every live queued task for abort, under the lock.
-    fn claim_all_queued(st: &mut State) -> Vec<Arc<dyn Run>> {
+    /// Takes every live queued entry out for abort, under the lock. Tokens
+    /// drained on the way are replaced: blocked workers may need them.
+    fn claim_all_queued(&self, st: &mut State) -> Vec<Entry> {
         let mut claimed = Vec::new();
-        for task in st.queue.take_all() {
-            if task.header().state.claim_pending().is_some() {
-                st.queued -= 1;
-                claimed.push(task);
+        let ranked = st.ranked.take_all();
+        for (priority, _) in &ranked {
+            self.ranked_count(*priority).fetch_sub(1, SeqCst);
+        }
+        let lane = std::iter::from_fn(|| self.lane.try_pop());
+        for entry in ranked.into_iter().map(|(_, entry)| entry).chain(lane) {
+            match entry {
+                Entry::Task(task) if task.header().state.claim_pending().is_some() => {
+                    claimed.push(Entry::Task(task));
+                }
+                Entry::Job(job) => claimed.push(Entry::Job(job)),
+                Entry::Task(_) | Entry::Wake => {}
             }
         }
+        self.wake_workers(st.workers);
         claimed
+    }
+
+    /// Ends entries taken by `claim_all_queued`, lock released.
+    fn abort_all(&self, claimed: Vec<Entry>, error: &TaskError) {
+        for entry in claimed {
+            self.dequeued();
+            match entry {
+                Entry::Task(task) => task.abort_claimed(error.clone()),
+                Entry::Job(job) if *error == TaskError::Cancelled => self.drop_cancelled_job(job),
+                Entry::Job(job) => {
+                    unwind::contain("dropping a rejected job", move || drop(job));
+                }
+                Entry::Wake => {}
+            }
+        }
     }
 
     fn cancel_queued(&self) {
         let claimed = {
             let mut st = self.lock();
-            let claimed = Self::claim_all_queued(&mut st);
-            self.notify_state(&st);
-            claimed
+            self.claim_all_queued(&mut st)
         };
-        for task in claimed {
-            task.abort_claimed(TaskError::Cancelled);
-        }
+        self.abort_all(claimed, &TaskError::Cancelled);
     }
 
     /// Finish queued and running tasks, stop the workers; on timeout cancel
@@ -599,10 +881,11 @@ impl Shared {
         let (own_workers, own_active) = (self.own_workers(), self.own_active());
         let mut st = self.lock();
         self.close(&mut st, Lifecycle::Joining);
-        let spawn = st.queued > 0 && st.workers == 0;
+        let spawn = self.queued() > 0 && st.workers == 0;
         if spawn {
             st.workers += 1;
             st.starting += 1;
+            self.sync_mirrors(&st);
         }
         drop(st);
         if spawn {
@@ -610,7 +893,7 @@ impl Shared {
         }
         let st = self.lock();
         let (st, done) = self.wait_state(st, deadline, |st| {
-            st.queued == 0 && st.active <= own_active && st.workers <= own_workers
+            self.settled(own_active) && st.workers <= own_workers
         });
         drop(st);
         if !done {
@@ -625,7 +908,7 @@ impl Shared {
         let deadline = crate::deadline::after(timeout);
         let (own_workers, own_active) = (self.own_workers(), self.own_active());
         if running == RunningTasks::RequestStop {
-            self.stop_all.store(true, Ordering::Release);
+            self.stop_all.store(true, SeqCst);
         }
         {
             let mut st = self.lock();
@@ -634,7 +917,7 @@ impl Shared {
         self.cancel_queued();
         let st = self.lock();
         self.wait_state(st, deadline, |st| {
-            st.active <= own_active && st.workers <= own_workers
+            self.active() <= own_active && st.workers <= own_workers
         })
         .1
     }
@@ -651,21 +934,20 @@ impl Shared {
         let mut st = self.lock();
         st.max_workers = max;
         st.min_workers = st.min_workers.min(max);
-        // Shrinking: wake surplus idle workers so they retire now.
-        let surplus = st.workers.saturating_sub(max).min(st.idle);
-        for _ in 0..surplus {
-            st.idle -= 1;
-            st.notified += 1;
-            self.work_cv.notify_one();
-        }
-        // Growing: start workers for tasks already queued.
+        // Shrinking: wake surplus idle workers so they retire now (the
+        // mirrors first: a woken worker must see that it is surplus).
+        self.sync_mirrors(&st);
+        self.wake_workers(st.workers.saturating_sub(max));
+        // Growing: start workers for entries already queued.
         let mut spawn = 0;
         if st.lifecycle != Lifecycle::ShuttingDown {
-            let waiting = st.queued.saturating_sub(st.idle + st.starting);
+            let takers = self.counts.idle.load(SeqCst) + st.starting;
+            let waiting = self.queued().saturating_sub(takers);
             spawn = waiting.min(max.saturating_sub(st.workers));
             st.workers += spawn;
             st.starting += spawn;
         }
+        self.sync_mirrors(&st);
         drop(st);
         for _ in 0..spawn {
             self.spawn_worker();
@@ -685,14 +967,14 @@ impl Shared {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let st = self.lock();
+        let workers = self.lock().workers;
         Snapshot {
-            workers: st.workers,
-            active: st.active,
-            queued: st.queued,
-            completed: self.totals.completed.load(Ordering::Relaxed),
-            panicked: self.totals.panicked.load(Ordering::Relaxed),
-            cancelled: self.totals.cancelled.load(Ordering::Relaxed),
+            workers,
+            active: self.active(),
+            queued: self.queued(),
+            completed: self.totals.completed.load(Relaxed),
+            panicked: self.totals.panicked.load(Relaxed),
+            cancelled: self.totals.cancelled.load(Relaxed),
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::cell::Run;
 use super::state::TaskId;
+use crate::pool::shared::Shared;
 use crate::sync::thread_local;
 
 thread_local! {
@@ -15,6 +16,11 @@ thread_local! {
     static EXECUTOR: Cell<usize> = const { Cell::new(0) };
     /// Task bodies running on this thread (more than one when run inline).
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// The pool this thread is a worker of, for `stop_requested()` inside
+    /// handle-less jobs (`Pool::execute`), which have no task to ask.
+    static WORKER_POOL: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    /// `execute` jobs running on this thread (more than one when run inline).
+    static JOBS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The running task, as seen from inside its body.
@@ -136,12 +142,21 @@ pub fn current_task() -> Option<TaskContext> {
 /// assert!(task.result_timeout(Duration::from_secs(10)).is_ok());
 /// ```
 pub fn stop_requested() -> bool {
-    CURRENT.with(|current| {
+    let task = CURRENT.with(|current| {
         current
             .borrow()
             .as_ref()
-            .is_some_and(|task| task.header().stop_requested())
-    })
+            .map(|task| task.header().stop_requested())
+    });
+    match task {
+        Some(requested) => requested,
+        None if JOBS.with(Cell::get) > 0 => WORKER_POOL.with(|pool| {
+            pool.borrow()
+                .as_ref()
+                .is_some_and(|pool| pool.stop_requested())
+        }),
+        None => false,
+    }
 }
 
 /// Runs a claimed task with its context installed (restoring the outer one,
@@ -170,6 +185,27 @@ pub(crate) fn run_claimed(task: Arc<dyn Run>) {
         drop(ours);
         drop(task);
     });
+}
+
+/// Runs an `execute` job body: it counts as a body running on this thread
+/// (a job waiting on its own pool must not wait for itself), with no task
+/// context (an inline job inside a task hides that task's context).
+pub(crate) fn run_job<R>(body: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|current| current.replace(None));
+    DEPTH.with(|d| d.set(d.get() + 1));
+    JOBS.with(|j| j.set(j.get() + 1));
+    let out = body();
+    JOBS.with(|j| j.set(j.get() - 1));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    // The replaced value is `None`: nothing with a user `Drop` is dropped.
+    drop(CURRENT.with(|current| current.replace(previous)));
+    out
+}
+
+/// Marks this thread as a worker of `pool` (`None` when it exits).
+pub(crate) fn set_worker_pool(pool: Option<Arc<Shared>>) {
+    let previous = WORKER_POOL.with(|current| current.replace(pool));
+    drop(previous);
 }
 
 /// How many task bodies this thread is running right now.

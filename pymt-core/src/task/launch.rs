@@ -9,6 +9,7 @@ use super::handle::Task;
 use super::state::{DEFERRED, QUEUED, RUNNING};
 use crate::error::{SubmitError, TaskError};
 use crate::limiter::{Limiter, Permit};
+use crate::pool::entry::Entry;
 use crate::pool::shared::{Blocking, Refusal, Shared};
 use crate::sync::thread;
 use crate::task::context;
@@ -85,7 +86,7 @@ pub(crate) fn dispatch(cell: Arc<dyn Run>, priority: i32, target: &Target) {
     match target {
         Target::Pool(shared) => {
             if shared
-                .enqueue(priority, Arc::clone(&cell), Blocking::Wait)
+                .enqueue(priority, Entry::Task(Arc::clone(&cell)), Blocking::Wait)
                 .is_err()
             {
                 reject(&*cell);
@@ -134,10 +135,13 @@ where
     let priority = spec.priority;
     let target = Target::Pool(Arc::clone(shared));
     let (cell, task) = build(spec, QUEUED, &target, f);
-    let refusal = match shared.enqueue(priority, Arc::clone(&cell) as Arc<dyn Run>, Blocking::Never)
-    {
+    let entry = Entry::Task(Arc::clone(&cell) as Arc<dyn Run>);
+    let refusal = match shared.enqueue(priority, entry, Blocking::Never) {
         Ok(()) => return Ok(task),
-        Err(refusal) => refusal,
+        Err((refusal, entry)) => {
+            drop(entry);
+            refusal
+        }
     };
     // Nobody else saw the cell: take the closure back out of it.
     drop(task);
