@@ -2,6 +2,7 @@
 //! named pools.
 
 pub(crate) mod builder;
+mod counts;
 pub(crate) mod entry;
 mod lane;
 pub(crate) mod queue;

@@ -22,12 +22,13 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use super::counts::{Counts, Levels};
 use super::entry::{Entry, Job};
 use super::lane::Lane;
 use super::queue::RankedQueue;
 use crate::error::TaskError;
 use crate::sync::thread;
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Instant, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Condvar, Instant, Mutex, MutexGuard};
 use crate::task::context;
 use crate::task::state::{CANCELLED, PANICKED, QUEUED, RUNNING, SUCCEEDED};
 use crate::unwind::{self, AbortOnPanic};
@@ -96,30 +97,6 @@ struct State {
     next_thread: usize,
 }
 
-/// Counts read and written without the lock (see the module notes).
-#[derive(Default)]
-struct Counts {
-    /// Live queued entries, lane and ranked (stale task entries excluded).
-    queued: AtomicUsize,
-    /// Bodies running now, inline runs included.
-    active: AtomicUsize,
-    /// Workers blocked (or about to block) on the lane.
-    idle: AtomicUsize,
-    /// Ranked entries of priority > 0 / < 0, stale ones included.
-    ranked_high: AtomicUsize,
-    ranked_low: AtomicUsize,
-    /// Threads waiting on `space_cv` / `state_cv`.
-    space_sleepers: AtomicUsize,
-    state_sleepers: AtomicUsize,
-    /// Mirrors of locked state for the fast paths, written under the lock:
-    /// `draining > 0`, `workers < max_workers`, `workers > max_workers`,
-    /// `workers > min_workers`.
-    draining: AtomicBool,
-    can_grow: AtomicBool,
-    excess: AtomicBool,
-    reapable: AtomicBool,
-}
-
 /// Counters read by `stats()` without the lock.
 #[derive(Default)]
 struct Totals {
@@ -164,12 +141,6 @@ pub(crate) struct Shared {
     /// `wait_completion`, `drain`, `join`, `shutdown` wait here.
     state_cv: Condvar,
     counts: Counts,
-    /// Set on `shutdown`: every running body sees `stop_requested()`.
-    stop_all: AtomicBool,
-    /// Set when the pool stops accepting work.
-    closed: AtomicBool,
-    /// Set on `shutdown`: workers cancel what they pop instead of running it.
-    cancelling: AtomicBool,
     totals: Totals,
 }
 
@@ -192,9 +163,6 @@ impl Shared {
             space_cv: Condvar::new(),
             state_cv: Condvar::new(),
             counts: Counts::default(),
-            stop_all: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            cancelling: AtomicBool::new(false),
             totals: Totals::default(),
         });
         shared.sync_mirrors(&shared.lock());
@@ -211,15 +179,10 @@ impl Shared {
     /// Publishes the worker-count mirrors; call after changing `workers`,
     /// `min_workers` or `max_workers`, lock held.
     fn sync_mirrors(&self, st: &State) {
-        self.counts
-            .can_grow
-            .store(st.workers < st.max_workers, SeqCst);
-        self.counts
-            .excess
-            .store(st.workers > st.max_workers, SeqCst);
-        self.counts
-            .reapable
-            .store(st.workers > st.min_workers, SeqCst);
+        let cold = &self.counts.cold;
+        cold.can_grow.store(st.workers < st.max_workers, SeqCst);
+        cold.excess.store(st.workers > st.max_workers, SeqCst);
+        cold.reapable.store(st.workers > st.min_workers, SeqCst);
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -236,19 +199,19 @@ impl Shared {
     }
 
     pub(crate) fn stop_requested(&self) -> bool {
-        self.stop_all.load(SeqCst)
+        self.counts.cold.stop_all.load(SeqCst)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(SeqCst)
+        self.counts.cold.closed.load(SeqCst)
+    }
+
+    fn levels(&self) -> Levels {
+        self.counts.load.get()
     }
 
     fn queued(&self) -> usize {
-        self.counts.queued.load(SeqCst)
-    }
-
-    fn active(&self) -> usize {
-        self.counts.active.load(SeqCst)
+        self.levels().queued
     }
 
     // ===== submission =====
@@ -262,16 +225,16 @@ impl Shared {
     ) -> Result<(), (Refusal, Entry)> {
         let lock_free = priority == 0
             && self.config.queue_capacity.is_none()
-            && !self.counts.draining.load(SeqCst);
+            && !self.counts.cold.draining.load(SeqCst);
         if !lock_free {
             return self.enqueue_locked(priority, entry, blocking);
         }
-        if self.closed.load(SeqCst) {
+        if self.counts.cold.closed.load(SeqCst) {
             return Err((Refusal::Closed, entry));
         }
         // Counted before it is visible, so a pop never drives the count
         // below zero; a push that races `close` is caught in `after_push`.
-        self.counts.queued.fetch_add(1, SeqCst);
+        self.counts.load.queued();
         self.lane.push(entry);
         self.after_push(false);
         Ok(())
@@ -312,7 +275,7 @@ impl Shared {
                 }
                 break;
             }
-            self.counts.space_sleepers.fetch_add(1, SeqCst);
+            self.counts.cold.space_sleepers.fetch_add(1, SeqCst);
             let still_blocked =
                 st.lifecycle == Lifecycle::Open && (self.is_full() || (st.draining > 0 && !own));
             if still_blocked {
@@ -321,9 +284,9 @@ impl Shared {
                     .wait(st)
                     .unwrap_or_else(PoisonError::into_inner);
             }
-            self.counts.space_sleepers.fetch_sub(1, SeqCst);
+            self.counts.cold.space_sleepers.fetch_sub(1, SeqCst);
         }
-        self.counts.queued.fetch_add(1, SeqCst);
+        self.counts.load.queued();
         let ranked = priority != 0;
         if ranked {
             st.ranked.push(priority, entry);
@@ -344,9 +307,9 @@ impl Shared {
 
     fn ranked_count(&self, priority: i32) -> &AtomicUsize {
         if priority > 0 {
-            &self.counts.ranked_high
+            &self.counts.cold.ranked_high
         } else {
-            &self.counts.ranked_low
+            &self.counts.cold.ranked_low
         }
     }
 
@@ -358,10 +321,10 @@ impl Shared {
         if ranked && idle > 0 {
             self.lane.push(Entry::Wake);
         }
-        if self.counts.can_grow.load(SeqCst) && self.queued() > idle {
+        if self.counts.cold.can_grow.load(SeqCst) && self.queued() > idle {
             self.grow();
         }
-        if self.closed.load(SeqCst) {
+        if self.counts.cold.closed.load(SeqCst) {
             self.after_late_push();
         }
     }
@@ -471,12 +434,12 @@ impl Shared {
         loop {
             // A closed pool is checked before popping, so a worker with
             // nothing left exits without eating a token meant for another.
-            if self.closed.load(SeqCst) {
+            if self.counts.cold.closed.load(SeqCst) {
                 if let Closed::Exit = self.closed_next_step() {
                     break;
                 }
             }
-            if self.counts.excess.load(SeqCst) && self.retire_surplus() {
+            if self.counts.cold.excess.load(SeqCst) && self.retire_surplus() {
                 break;
             }
             if let Some(entry) = self.next_entry() {
@@ -491,11 +454,12 @@ impl Shared {
                 self.counts.idle.fetch_add(1, SeqCst);
                 idle = true;
             }
-            let ranked = self.counts.ranked_high.load(SeqCst) + self.counts.ranked_low.load(SeqCst);
-            if ranked > 0 || self.counts.excess.load(SeqCst) {
+            let ranked = self.counts.cold.ranked_high.load(SeqCst)
+                + self.counts.cold.ranked_low.load(SeqCst);
+            if ranked > 0 || self.counts.cold.excess.load(SeqCst) {
                 continue;
             }
-            if self.closed.load(SeqCst) {
+            if self.counts.cold.closed.load(SeqCst) {
                 if let Closed::Exit = self.closed_next_step() {
                     break;
                 }
@@ -522,7 +486,7 @@ impl Shared {
     fn idle_timeout(&self) -> Option<Duration> {
         self.config
             .idle_timeout
-            .filter(|_| self.counts.reapable.load(SeqCst))
+            .filter(|_| self.counts.cold.reapable.load(SeqCst))
     }
 
     /// The pool is closed and this worker found nothing to run.
@@ -582,7 +546,7 @@ impl Shared {
     /// The next entry in priority order, without blocking: positive
     /// priorities, then the lane, then negative priorities.
     fn next_entry(&self) -> Option<Entry> {
-        if self.counts.ranked_high.load(SeqCst) > 0 {
+        if self.counts.cold.ranked_high.load(SeqCst) > 0 {
             if let Some(entry) = self.pop_ranked(|priority| priority > 0) {
                 return Some(entry);
             }
@@ -590,7 +554,7 @@ impl Shared {
         if let Some(entry) = self.lane.try_pop() {
             return Some(entry);
         }
-        if self.counts.ranked_low.load(SeqCst) > 0 {
+        if self.counts.cold.ranked_low.load(SeqCst) > 0 {
             return self.pop_ranked(|_| true);
         }
         None
@@ -605,9 +569,13 @@ impl Shared {
     /// Runs (or, during a shutdown, cancels) a popped entry. A worker
     /// counts itself idle as soon as a body ends; returns whether it did.
     fn run_entry(&self, entry: Entry, runner: Runner) -> bool {
-        let cancel = self.cancelling.load(SeqCst);
-        let body_ended = || {
-            let counted = runner == Runner::Worker;
+        let cancel = self.counts.cold.cancelling.load(SeqCst);
+        // A worker that found the queue empty when it started counts itself
+        // idle before its body stops counting as active (whoever sees the
+        // pool settled then sees a worker available); with more queued it
+        // will pop again at once, and skipping the count saves two writes.
+        let body_ended = |after_start: Levels| {
+            let counted = runner == Runner::Worker && after_start.queued == 0;
             if counted {
                 self.counts.idle.fetch_add(1, SeqCst);
             }
@@ -618,7 +586,7 @@ impl Shared {
             Entry::Wake => false,
             Entry::Task(task) if cancel => {
                 if task.header().state.claim_pending().is_some() {
-                    self.dequeued();
+                    self.unqueued();
                     task.abort_claimed(TaskError::Cancelled);
                 }
                 false
@@ -627,23 +595,19 @@ impl Shared {
                 if !task.header().state.transition(QUEUED, RUNNING) {
                     return false; // stale: cancelled or run inline already
                 }
-                // Active before dequeued: a waiter reading `queued` then
-                // `active` never sees the task in neither.
-                self.counts.active.fetch_add(1, SeqCst);
-                self.dequeued();
+                let after = self.started();
                 context::run_claimed(task);
-                body_ended()
+                body_ended(after)
             }
             Entry::Job(job) if cancel => {
-                self.dequeued();
+                self.unqueued();
                 self.drop_cancelled_job(job);
                 false
             }
             Entry::Job(job) => {
-                self.counts.active.fetch_add(1, SeqCst);
-                self.dequeued();
+                let after = self.started();
                 self.run_job(job);
-                body_ended()
+                body_ended(after)
             }
         }
     }
@@ -666,15 +630,27 @@ impl Shared {
         unwind::contain("dropping a cancelled job", move || drop(job));
     }
 
-    /// One live entry left the queue (popped, claimed inline, cancelled).
-    fn dequeued(&self) {
-        let left = self.counts.queued.fetch_sub(1, SeqCst) - 1;
-        if self.counts.space_sleepers.load(SeqCst) > 0 {
+    /// A queued entry starts running (popped, or claimed inline).
+    fn started(&self) -> Levels {
+        let after = self.counts.load.started();
+        self.left_queue(after);
+        after
+    }
+
+    /// A queued entry left without running (cancelled, rejected).
+    fn unqueued(&self) {
+        let after = self.counts.load.unqueued();
+        self.left_queue(after);
+    }
+
+    /// Wake-ups owed when a live entry leaves the queue.
+    fn left_queue(&self, after: Levels) {
+        if self.counts.cold.space_sleepers.load(SeqCst) > 0 {
             let _st = self.lock();
             self.space_cv.notify_one();
         }
-        if left == 0 {
-            if self.closed.load(SeqCst) {
+        if after.queued == 0 {
+            if self.counts.cold.closed.load(SeqCst) {
                 // Workers of a closed pool blocked waiting for entries still
                 // counted: there are none now.
                 self.wake_workers(self.counts.idle.load(SeqCst));
@@ -685,17 +661,16 @@ impl Shared {
 
     /// A body (task or job) ended.
     fn finished(&self) {
-        self.counts.active.fetch_sub(1, SeqCst);
         // Every wait on the pool needs an empty queue: skip the wake-up
-        // otherwise (the last `dequeued` notifies then).
-        if self.queued() == 0 {
+        // otherwise (the last entry to leave the queue notifies then).
+        if self.counts.load.finished().queued == 0 {
             self.notify_state();
         }
     }
 
     /// Wakes `wait_completion` / `join` sleepers, if any.
     fn notify_state(&self) {
-        if self.counts.state_sleepers.load(SeqCst) > 0 {
+        if self.counts.cold.state_sleepers.load(SeqCst) > 0 {
             let _st = self.lock();
             self.state_cv.notify_all();
         }
@@ -703,7 +678,7 @@ impl Shared {
 
     /// `notify_state` with the lock already held.
     fn notify_state_locked(&self) {
-        if self.counts.state_sleepers.load(SeqCst) > 0 {
+        if self.counts.cold.state_sleepers.load(SeqCst) > 0 {
             self.state_cv.notify_all();
         }
     }
@@ -722,8 +697,7 @@ impl Shared {
 
     /// A waiting worker claimed one of our queued tasks to run it inline.
     pub(crate) fn claimed_inline(&self) {
-        self.counts.active.fetch_add(1, SeqCst);
-        self.dequeued();
+        self.started();
     }
 
     pub(crate) fn finished_inline(&self) {
@@ -732,7 +706,7 @@ impl Shared {
 
     /// A queued task was cancelled through its handle.
     pub(crate) fn cancelled_in_queue(&self) {
-        self.dequeued();
+        self.unqueued();
     }
 
     // ===== waiting and lifecycle =====
@@ -745,14 +719,14 @@ impl Shared {
         done: impl Fn(&State) -> bool,
     ) -> (MutexGuard<'a, State>, bool) {
         loop {
-            self.counts.state_sleepers.fetch_add(1, SeqCst);
+            self.counts.cold.state_sleepers.fetch_add(1, SeqCst);
             if done(&st) {
-                self.counts.state_sleepers.fetch_sub(1, SeqCst);
+                self.counts.cold.state_sleepers.fetch_sub(1, SeqCst);
                 return (st, true);
             }
             let left = crate::deadline::left(deadline);
             if left.is_zero() {
-                self.counts.state_sleepers.fetch_sub(1, SeqCst);
+                self.counts.cold.state_sleepers.fetch_sub(1, SeqCst);
                 return (st, false);
             }
             st = match deadline {
@@ -767,14 +741,14 @@ impl Shared {
                         .0
                 }
             };
-            self.counts.state_sleepers.fetch_sub(1, SeqCst);
+            self.counts.cold.state_sleepers.fetch_sub(1, SeqCst);
         }
     }
 
-    /// Nothing queued, and nothing running but `own` bodies (read in this
-    /// order: a popped task is active before it stops being queued).
+    /// Nothing queued, and nothing running but `own` bodies.
     fn settled(&self, own: usize) -> bool {
-        self.queued() == 0 && self.active() <= own
+        let levels = self.levels();
+        levels.queued == 0 && levels.active <= own
     }
 
     /// Tasks this thread itself is running for this pool (a worker waiting
@@ -803,11 +777,11 @@ impl Shared {
         let own = self.own_active();
         let mut st = self.lock();
         st.draining += 1;
-        self.counts.draining.store(true, SeqCst);
+        self.counts.cold.draining.store(true, SeqCst);
         let (mut st, done) = self.wait_state(st, deadline, |_| self.settled(own));
         st.draining -= 1;
         if st.draining == 0 {
-            self.counts.draining.store(false, SeqCst);
+            self.counts.cold.draining.store(false, SeqCst);
             self.space_cv.notify_all();
         }
         done
@@ -822,9 +796,9 @@ impl Shared {
             st.lifecycle = lifecycle;
         }
         if st.lifecycle == Lifecycle::ShuttingDown {
-            self.cancelling.store(true, SeqCst);
+            self.counts.cold.cancelling.store(true, SeqCst);
         }
-        self.closed.store(true, SeqCst);
+        self.counts.cold.closed.store(true, SeqCst);
         self.wake_workers(st.workers);
         self.space_cv.notify_all();
     }
@@ -854,7 +828,7 @@ impl Shared {
     /// Ends entries taken by `claim_all_queued`, lock released.
     fn abort_all(&self, claimed: Vec<Entry>, error: &TaskError) {
         for entry in claimed {
-            self.dequeued();
+            self.unqueued();
             match entry {
                 Entry::Task(task) => task.abort_claimed(error.clone()),
                 Entry::Job(job) if *error == TaskError::Cancelled => self.drop_cancelled_job(job),
@@ -908,7 +882,7 @@ impl Shared {
         let deadline = crate::deadline::after(timeout);
         let (own_workers, own_active) = (self.own_workers(), self.own_active());
         if running == RunningTasks::RequestStop {
-            self.stop_all.store(true, SeqCst);
+            self.counts.cold.stop_all.store(true, SeqCst);
         }
         {
             let mut st = self.lock();
@@ -917,7 +891,7 @@ impl Shared {
         self.cancel_queued();
         let st = self.lock();
         self.wait_state(st, deadline, |st| {
-            self.active() <= own_active && st.workers <= own_workers
+            self.levels().active <= own_active && st.workers <= own_workers
         })
         .1
     }
@@ -968,10 +942,11 @@ impl Shared {
 
     pub(crate) fn snapshot(&self) -> Snapshot {
         let workers = self.lock().workers;
+        let levels = self.levels();
         Snapshot {
             workers,
-            active: self.active(),
-            queued: self.queued(),
+            active: levels.active,
+            queued: levels.queued,
             completed: self.totals.completed.load(Relaxed),
             panicked: self.totals.panicked.load(Relaxed),
             cancelled: self.totals.cancelled.load(Relaxed),
