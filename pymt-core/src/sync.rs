@@ -42,6 +42,20 @@ pub(crate) use loom::{
     },
 };
 
+/// Marks the middle of a store-then-load pair whose correctness rests on
+/// the single total order of SeqCst operations (an "announce, then
+/// re-check" handshake: one side writes A then reads B, the other writes B
+/// then reads A; SeqCst forbids both reads missing). A normal build needs
+/// nothing more: the accesses themselves are SeqCst. Loom models SeqCst
+/// accesses as AcqRel (its documented limitation, which would report the
+/// handshake as a lost wake-up), so under loom this is the SeqCst fence
+/// that gives it the same total order.
+#[inline(always)]
+pub(crate) fn handshake() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+}
+
 /// `thread_local!` with `const { .. }` initialisers, which loom's macro
 /// (edition 2018 `expr` fragments) does not accept: the `const` is dropped.
 #[cfg(loom)]

@@ -1,8 +1,9 @@
 //! `loom` models of the races pymt's guarantees rest on: the task state
 //! machine (complete vs cancel vs wait, listeners, permits), the limiter
 //! (acquire, release, timeout, FIFO handoff), the handoff from a submitter
-//! to an idle worker, and around it a nested wait and a submit racing
-//! `Pool::join`.
+//! to an idle worker (through the lock-free lane, and through the ranked
+//! queue with its wake token), and around it a nested wait, a submit racing
+//! `Pool::join` and a handle-less job racing `Pool::shutdown`.
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
@@ -492,4 +493,66 @@ fn pool_submit_vs_join() {
         assert_eq!(stats.completed, usize::from(outcome.is_ok()));
     });
     coverage.assert_saw(&["accepted", "rejected"]);
+}
+
+/// A ranked submission (priority ≠ 0 bypasses the lock-free lane) reaches
+/// a worker that is going idle: the worker either sees the ranked count
+/// after announcing itself idle, or the submitter sees it idle and pushes
+/// a wake token. A lost wake-up leaves `join` asleep (a loom deadlock).
+#[test]
+fn pool_ranked_push_to_idle_worker() {
+    model(|| {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        assert_eq!(pool.submit_with_priority(5, || 5).join(), Ok(5));
+        assert_eq!(pool.submit_with_priority(-5, || -5).join(), Ok(-5));
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.completed), (0, 0, 2));
+    });
+}
+
+/// A handle-less job races `Pool::shutdown`: it either runs or is dropped
+/// as cancelled (or is refused and handed back), exactly one of these;
+/// `shutdown` returns and the counts settle.
+#[test]
+fn pool_execute_vs_shutdown() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        let stopper = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.shutdown(Duration::MAX))
+        };
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran);
+        let refused = pool.execute(move || flag.store(true, SeqCst)).is_err();
+        assert!(stopper.join().unwrap(), "shutdown gave up");
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.workers), (0, 0, 0));
+        let ran = ran.load(SeqCst);
+        assert_eq!(
+            usize::from(ran) + stats.cancelled + usize::from(refused),
+            1,
+            "ran {ran}, cancelled {}, refused {refused}",
+            stats.cancelled
+        );
+        assert_eq!(stats.completed, usize::from(ran));
+        seen.saw(if refused {
+            "refused"
+        } else if ran {
+            "ran"
+        } else {
+            "cancelled"
+        });
+    });
+    coverage.assert_saw(&["refused", "ran", "cancelled"]);
 }

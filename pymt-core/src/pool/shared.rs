@@ -27,7 +27,7 @@ use super::entry::{Entry, Job};
 use super::lane::Lane;
 use super::queue::RankedQueue;
 use crate::error::TaskError;
-use crate::sync::thread;
+use crate::sync::{self, thread};
 use crate::sync::{AtomicUsize, Condvar, Instant, Mutex, MutexGuard};
 use crate::task::context;
 use crate::task::state::{CANCELLED, PANICKED, QUEUED, RUNNING, SUCCEEDED};
@@ -276,6 +276,7 @@ impl Shared {
                 break;
             }
             self.counts.cold.space_sleepers.fetch_add(1, SeqCst);
+            sync::handshake();
             let still_blocked =
                 st.lifecycle == Lifecycle::Open && (self.is_full() || (st.draining > 0 && !own));
             if still_blocked {
@@ -317,6 +318,7 @@ impl Shared {
     /// wake one by themselves), start a worker if none will take it, and
     /// settle a push that raced `close`.
     fn after_push(self: &Arc<Self>, ranked: bool) {
+        sync::handshake();
         let idle = self.counts.idle.load(SeqCst);
         if ranked && idle > 0 {
             self.lane.push(Entry::Wake);
@@ -454,6 +456,7 @@ impl Shared {
                 self.counts.idle.fetch_add(1, SeqCst);
                 idle = true;
             }
+            sync::handshake();
             let ranked = self.counts.cold.ranked_high.load(SeqCst)
                 + self.counts.cold.ranked_low.load(SeqCst);
             if ranked > 0 || self.counts.cold.excess.load(SeqCst) {
@@ -527,6 +530,7 @@ impl Shared {
         // did not see us idle sees `can_grow` and starts one.
         st.workers -= 1;
         self.sync_mirrors(&st);
+        sync::handshake();
         if self.queued() > 0 {
             st.workers += 1;
             self.sync_mirrors(&st);
@@ -645,6 +649,7 @@ impl Shared {
 
     /// Wake-ups owed when a live entry leaves the queue.
     fn left_queue(&self, after: Levels) {
+        sync::handshake();
         if self.counts.cold.space_sleepers.load(SeqCst) > 0 {
             let _st = self.lock();
             self.space_cv.notify_one();
@@ -663,7 +668,9 @@ impl Shared {
     fn finished(&self) {
         // Every wait on the pool needs an empty queue: skip the wake-up
         // otherwise (the last entry to leave the queue notifies then).
-        if self.counts.load.finished().queued == 0 {
+        let after = self.counts.load.finished();
+        sync::handshake();
+        if after.queued == 0 {
             self.notify_state();
         }
     }
@@ -720,6 +727,7 @@ impl Shared {
     ) -> (MutexGuard<'a, State>, bool) {
         loop {
             self.counts.cold.state_sleepers.fetch_add(1, SeqCst);
+            sync::handshake();
             if done(&st) {
                 self.counts.cold.state_sleepers.fetch_sub(1, SeqCst);
                 return (st, true);
@@ -799,6 +807,7 @@ impl Shared {
             self.counts.cold.cancelling.store(true, SeqCst);
         }
         self.counts.cold.closed.store(true, SeqCst);
+        sync::handshake();
         self.wake_workers(st.workers);
         self.space_cv.notify_all();
     }
