@@ -15,7 +15,7 @@ use crate::error::TaskError;
 use crate::limiter::Permit;
 use crate::pool::shared::Shared;
 use crate::sync::{
-    spin_loop, thread_local, AtomicBool, AtomicUsize, Condvar, Instant, Mutex, MutexGuard,
+    spin_loop, thread_local, AtomicBool, AtomicU32, Condvar, Instant, Mutex, MutexGuard,
 };
 use crate::unwind;
 use crate::wait::signal::Signal;
@@ -33,11 +33,13 @@ const SPIN_LIMIT: u32 = 1;
 pub(crate) struct Header {
     pub(crate) id: TaskId,
     pub(crate) priority: i32,
-    pub(crate) name: Option<Cow<'static, str>>,
+    /// Boxed: a thin pointer costs the many unnamed tasks 8 bytes, not 24.
+    name: Option<Box<Cow<'static, str>>>,
     pub(crate) state: AtomicState,
     stop: AtomicBool,
     /// Live `Task<T>` handles; when it drops to zero an unread panic is logged.
-    handles: AtomicUsize,
+    /// 32 bits: overflowing it takes 2^32 live handles (64 GiB of them).
+    handles: AtomicU32,
     /// The pool or worker the task belongs to (none for a thread per task).
     pub(crate) executor: Option<Arc<Shared>>,
 }
@@ -52,12 +54,17 @@ impl Header {
         Header {
             id: TaskId::next(),
             priority,
-            name,
+            name: name.map(Box::new),
             state: AtomicState::new(raw_state),
             stop: AtomicBool::new(false),
-            handles: AtomicUsize::new(1),
+            handles: AtomicU32::new(1),
             executor,
         }
+    }
+
+    /// The name given at submission, if any.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(|name| &**name)
     }
 
     pub(crate) fn request_stop(&self) {
@@ -74,7 +81,11 @@ impl Header {
     }
 
     pub(crate) fn add_handle(&self) {
-        self.handles.fetch_add(1, Ordering::Relaxed);
+        if self.handles.fetch_add(1, Ordering::Relaxed) == u32::MAX {
+            // Wrapped: the count would lie about the last handle. Like `Arc`
+            // on overflow, stop rather than go on with a broken count.
+            std::process::abort();
+        }
     }
 
     /// Returns true when the last handle went away.
@@ -89,7 +100,7 @@ impl Header {
     /// "task#3 'name' in pool 'p'", for log lines.
     pub(crate) fn describe(&self) -> String {
         let mut text = self.id.to_string();
-        if let Some(name) = &self.name {
+        if let Some(name) = self.name() {
             text.push_str(&format!(" '{name}'"));
         }
         match &self.executor {
@@ -166,8 +177,36 @@ struct Slot<T> {
     observed: bool,
     /// Set once the permit was released: a permit arriving later is refused.
     permit_closed: bool,
-    permit: Option<Permit>,
+    /// What few tasks need, allocated on first use: most tasks never get a
+    /// listener or a permit, and an empty `Vec` alone would cost them 24 bytes.
+    extras: Option<Box<Extras<T>>>,
+}
+
+struct Extras<T> {
     listeners: Vec<Listener<T>>,
+    permit: Option<Permit>,
+}
+
+impl<T> Slot<T> {
+    fn extras(&mut self) -> &mut Extras<T> {
+        self.extras.get_or_insert_with(|| {
+            Box::new(Extras {
+                listeners: Vec::new(),
+                permit: None,
+            })
+        })
+    }
+
+    fn listeners(&self) -> &[Listener<T>] {
+        self.extras.as_ref().map_or(&[], |extras| &extras.listeners)
+    }
+
+    fn take_listeners(&mut self) -> Vec<Listener<T>> {
+        self.extras
+            .as_mut()
+            .map(|extras| std::mem::take(&mut extras.listeners))
+            .unwrap_or_default()
+    }
 }
 
 thread_local! {
@@ -204,8 +243,7 @@ impl<T> Completion<T> {
                 sleepers: 0,
                 observed: false,
                 permit_closed: false,
-                permit: None,
-                listeners: Vec::new(),
+                extras: None,
             }),
             cond: Condvar::new(),
         }
@@ -240,10 +278,12 @@ impl<T> Completion<T> {
         };
         loop {
             let mut slot = self.lock_raw();
-            if slot.listeners.iter().any(Listener::runs_code) {
-                let (code, rest): (Vec<_>, Vec<_>) =
-                    slot.listeners.drain(..).partition(Listener::runs_code);
-                slot.listeners = rest;
+            if slot.listeners().iter().any(Listener::runs_code) {
+                let (code, rest): (Vec<_>, Vec<_>) = slot
+                    .take_listeners()
+                    .into_iter()
+                    .partition(Listener::runs_code);
+                slot.extras().listeners = rest;
                 if raw == PANICKED && code.iter().any(Listener::reads_failure) {
                     slot.observed = true;
                 }
@@ -256,7 +296,7 @@ impl<T> Completion<T> {
             }
             if !slot.permit_closed {
                 slot.permit_closed = true;
-                if let Some(permit) = slot.permit.take() {
+                if let Some(permit) = slot.extras.as_mut().and_then(|e| e.permit.take()) {
                     drop(slot);
                     drop(permit);
                     continue;
@@ -276,7 +316,7 @@ impl<T> Completion<T> {
             // Signals (TaskSet, as_completed, wait) hear of the end before
             // any handle can see it, so "done" never precedes the notice;
             // their async wakers run below, once the lock is released.
-            let mut listeners = std::mem::take(&mut slot.listeners);
+            let mut listeners = slot.take_listeners();
             let mut signal_wakers = Vec::new();
             listeners.retain(|listener| match listener {
                 Listener::Signal(signal, index) => {
@@ -364,7 +404,7 @@ impl<T> Completion<T> {
     pub(crate) fn listen(&self, listener: Listener<T>) {
         let mut slot = self.lock();
         let panicked = match slot.result.as_ref() {
-            None => return slot.listeners.push(listener),
+            None => return slot.extras().listeners.push(listener),
             Some(result) => matches!(result, Err(TaskError::Panicked { .. })),
         };
         if panicked && listener.reads_failure() {
@@ -404,9 +444,11 @@ impl<T> Completion<T> {
 
     /// Removes the listeners pointing at `signal` (a wait that gave up).
     pub(crate) fn unlisten(&self, signal: &Arc<Signal>) {
-        self.lock_raw()
-            .listeners
-            .retain(|l| !matches!(l, Listener::Signal(s, _) if Arc::ptr_eq(s, signal)));
+        if let Some(extras) = self.lock_raw().extras.as_mut() {
+            extras
+                .listeners
+                .retain(|l| !matches!(l, Listener::Signal(s, _) if Arc::ptr_eq(s, signal)));
+        }
     }
 
     /// `Future::poll`: the value if final, else registers `waker`.
@@ -414,12 +456,12 @@ impl<T> Completion<T> {
         {
             let mut slot = self.lock();
             if slot.result.is_none() {
-                if !slot
-                    .listeners
+                let listeners = &mut slot.extras().listeners;
+                if !listeners
                     .iter()
                     .any(|l| matches!(l, Listener::Waker(w) if w.will_wake(waker)))
                 {
-                    slot.listeners.push(Listener::Waker(waker.clone()));
+                    listeners.push(Listener::Waker(waker.clone()));
                 }
                 return None;
             }
@@ -433,7 +475,7 @@ impl<T> Completion<T> {
         if slot.permit_closed || slot.result.is_some() {
             return Some(permit);
         }
-        slot.permit = Some(permit);
+        slot.extras().permit = Some(permit);
         None
     }
 

@@ -61,7 +61,7 @@ impl<T> Task<T> {
     /// assert_eq!(t.name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.cell.header().name.as_deref()
+        self.cell.header().name()
     }
 
     /// The priority given at submission (higher runs first; default 0).

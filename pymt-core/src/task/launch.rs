@@ -103,7 +103,7 @@ fn reject(cell: &dyn Run) {
 
 fn spawn_thread(cell: Arc<dyn Run>) {
     let mut builder = thread::Builder::new();
-    if let Some(name) = &cell.header().name {
+    if let Some(name) = cell.header().name() {
         builder = builder.name(crate::unwind::thread_name(name));
     }
     let runner = Arc::clone(&cell);
