@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::cell::{Cell, Header, Listener, Run, TaskCell};
+use super::cell::{Cell, Header, Run, TaskCell};
 use super::handle::Task;
+use super::listener::Listener;
 use super::state::{DEFERRED, QUEUED, RUNNING};
 use crate::error::{SubmitError, TaskError};
 use crate::limiter::{Limiter, Permit};
