@@ -11,8 +11,8 @@ pub use crate::limiter::{Limiter, Permit};
 pub use crate::task::Task;
 
 use crate::pool::Pool;
-use crate::task::cell::Listener;
 use crate::task::launch::{self, Spec, Target};
+use crate::task::listener::Listener;
 
 /// The registered pool behind one `#[threaded(pool)]` /
 /// `#[threaded(pool_name)]` function, resolved once and cached; resolved

@@ -206,8 +206,8 @@ where
     T: Send + 'scope,
     F: FnOnce() -> T + Send + 'scope,
 {
-    fn completion(&self) -> &Completion<T> {
-        self.cell.completion()
+    fn completion(&self) -> &dyn Completion<T> {
+        &self.cell
     }
 
     fn into_run(self: Arc<Self>) -> Arc<dyn Run> {

@@ -24,7 +24,7 @@
 pub(crate) use std::{
     hint::spin_loop,
     sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
         Condvar, Mutex, MutexGuard,
     },
     thread_local,
@@ -37,7 +37,7 @@ pub(crate) use self::logical_time::Instant;
 pub(crate) use loom::{
     hint::spin_loop,
     sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
         Condvar, Mutex, MutexGuard,
     },
 };

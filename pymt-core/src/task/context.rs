@@ -63,7 +63,7 @@ impl TaskContext {
     /// assert_eq!(t.join().unwrap().as_deref(), Some("job"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.task.header().name.as_deref()
+        self.task.header().name()
     }
 
     /// The priority given at submission (0 by default).
@@ -168,7 +168,7 @@ pub(crate) fn run_claimed(task: Arc<dyn Run>) {
         tracing::info_span!(
             "pymt.task",
             id = header.id.as_u64(),
-            name = header.name.as_deref(),
+            name = header.name(),
             priority = header.priority,
             pool = header.executor.as_ref().map(|executor| executor.name()),
         )

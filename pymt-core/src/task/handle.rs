@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::cell::{Listener, Run, TaskCell};
+use super::cell::{Run, TaskCell};
 use super::context;
+use super::listener::Listener;
 use super::state::{TaskId, TaskState, DEFERRED, QUEUED, RUNNING};
 use crate::error::TaskError;
 use crate::sync::Instant;
@@ -61,7 +62,7 @@ impl<T> Task<T> {
     /// assert_eq!(t.name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.cell.header().name.as_deref()
+        self.cell.header().name()
     }
 
     /// The priority given at submission (higher runs first; default 0).
@@ -149,7 +150,7 @@ impl<T> Task<T> {
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         self.help();
-        self.cell.completion().wait(self.cell.header(), deadline)
+        self.cell.completion().wait(deadline)
     }
 
     /// Blocks, then moves the value out.
@@ -354,13 +355,15 @@ impl<T: Clone> Task<T> {
         if !self.is_done() {
             return None;
         }
-        self.cell.completion().read(Clone::clone)
+        self.cell
+            .completion()
+            .read(|outcome| outcome.cloned().map_err(Clone::clone))
     }
 
     fn read_final(&self) -> Result<T, TaskError> {
         self.cell
             .completion()
-            .read(Clone::clone)
+            .read(|outcome| outcome.cloned().map_err(Clone::clone))
             .unwrap_or(Err(TaskError::Timeout))
     }
 }
@@ -377,9 +380,7 @@ impl<T> Clone for Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if self.cell.header().drop_handle() {
-            self.cell
-                .completion()
-                .last_handle_dropped(self.cell.header());
+            self.cell.completion().last_handle_dropped();
         }
     }
 }

@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::cell::{Cell, Header, Listener, Run, TaskCell};
+use super::cell::{Cell, Header, Run, TaskCell};
 use super::handle::Task;
+use super::listener::Listener;
 use super::state::{DEFERRED, QUEUED, RUNNING};
 use crate::error::{SubmitError, TaskError};
 use crate::limiter::{Limiter, Permit};
@@ -104,7 +105,7 @@ fn reject(cell: &dyn Run) {
 
 fn spawn_thread(cell: Arc<dyn Run>) {
     let mut builder = thread::Builder::new();
-    if let Some(name) = &cell.header().name {
+    if let Some(name) = cell.header().name() {
         builder = builder.name(crate::unwind::thread_name(name));
     }
     let runner = Arc::clone(&cell);

@@ -4,6 +4,8 @@ pub(crate) mod cell;
 pub(crate) mod context;
 pub(crate) mod handle;
 pub(crate) mod launch;
+pub(crate) mod listener;
+mod stage;
 pub(crate) mod state;
 
 use std::borrow::Cow;

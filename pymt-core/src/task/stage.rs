@@ -1,0 +1,156 @@
+//! Where a task's closure and then its outcome live.
+//!
+//! One enum holds both, since a task never has them at once: a cell pays for
+//! the larger of the closure and the value, not for both plus the padding of
+//! two `Option`s. Failures other than the common unit ones are boxed, so a
+//! `TaskError`'s message (24 bytes) does not widen every task.
+
+use crate::error::TaskError;
+
+// What readers borrow for the failures stored without a payload.
+static CANCELLED: TaskError = TaskError::Cancelled;
+static REJECTED: TaskError = TaskError::Rejected;
+static TAKEN: TaskError = TaskError::Taken;
+
+/// A failure with a payload (in practice a panic).
+pub(crate) struct Failure {
+    error: TaskError,
+    /// Whether someone read it; an unread panic is logged once.
+    observed: bool,
+}
+
+pub(crate) enum Stage<T, F> {
+    /// Not started: the closure waits to be claimed.
+    Job(F),
+    /// Claimed: the closure was taken by the thread running or aborting it.
+    Running,
+    /// The outcome is known and being delivered (callbacks run, the permit
+    /// is released); a permit arriving now is refused.
+    Closing,
+    Value(T),
+    /// The value was moved out (`join`, `.await`, a scope's discard).
+    Taken,
+    Cancelled,
+    Rejected,
+    Failed(Box<Failure>),
+}
+
+impl<T, F> Stage<T, F> {
+    /// The stage a finished task keeps; `observed` says whether its failure
+    /// was already read (by a callback).
+    pub(crate) fn finished(result: Result<T, TaskError>, observed: bool) -> Self {
+        match result {
+            Ok(value) => Stage::Value(value),
+            Err(TaskError::Cancelled) => Stage::Cancelled,
+            Err(TaskError::Rejected) => Stage::Rejected,
+            Err(TaskError::Taken) => Stage::Taken,
+            Err(error) => Stage::Failed(Box::new(Failure { error, observed })),
+        }
+    }
+
+    pub(crate) fn is_final(&self) -> bool {
+        !matches!(self, Stage::Job(_) | Stage::Running | Stage::Closing)
+    }
+
+    /// A limiter permit may still be handed to the task.
+    pub(crate) fn accepts_permit(&self) -> bool {
+        matches!(self, Stage::Job(_) | Stage::Running)
+    }
+
+    /// Claims the closure, leaving `Running`.
+    pub(crate) fn take_job(&mut self) -> Option<F> {
+        match std::mem::replace(self, Stage::Running) {
+            Stage::Job(job) => Some(job),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    pub(crate) fn into_job(self) -> Option<F> {
+        match self {
+            Stage::Job(job) => Some(job),
+            _ => None,
+        }
+    }
+
+    fn failure(&self) -> Option<&TaskError> {
+        match self {
+            Stage::Cancelled => Some(&CANCELLED),
+            Stage::Rejected => Some(&REJECTED),
+            Stage::Taken => Some(&TAKEN),
+            Stage::Failed(failure) => Some(&failure.error),
+            Stage::Job(_) | Stage::Running | Stage::Closing | Stage::Value(_) => None,
+        }
+    }
+
+    /// The outcome of a final task, borrowed.
+    pub(crate) fn outcome(&self) -> Option<Result<&T, &TaskError>> {
+        match self {
+            Stage::Value(value) => Some(Ok(value)),
+            other => other.failure().map(Err),
+        }
+    }
+
+    /// Records that the failure (if any) was read.
+    pub(crate) fn observe(&mut self) {
+        if let Stage::Failed(failure) = self {
+            failure.observed = true;
+        }
+    }
+
+    /// Moves the value out (later readers get `Taken`); a failure is cloned
+    /// and counts as read. `None` until final.
+    pub(crate) fn take(&mut self) -> Option<Result<T, TaskError>> {
+        if let Stage::Value(_) = self {
+            return match std::mem::replace(self, Stage::Taken) {
+                Stage::Value(value) => Some(Ok(value)),
+                _ => unreachable!("matched just above"),
+            };
+        }
+        self.observe();
+        self.failure().cloned().map(Err)
+    }
+
+    /// Moves the value out, if there is one, leaving `Taken`.
+    pub(crate) fn take_value(&mut self) -> Option<T> {
+        match self {
+            Stage::Value(_) => self.take()?.ok(),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` with the outcome as an owned `Result`, as callbacks expect;
+    /// the value is moved out for the call and back in after it, so `f`
+    /// must not unwind (callers contain panics).
+    pub(crate) fn with_result<R>(
+        &mut self,
+        f: impl FnOnce(&Result<T, TaskError>) -> R,
+    ) -> Option<R> {
+        let result = match self.take_value() {
+            Some(value) => Ok(value),
+            None => Err(self.failure()?.clone()),
+        };
+        let out = f(&result);
+        if let Ok(value) = result {
+            *self = Stage::Value(value);
+        }
+        Some(out)
+    }
+
+    /// The message of a panic nobody read, marking it read (so it is
+    /// reported once).
+    pub(crate) fn claim_unread_panic(&mut self) -> Option<String> {
+        match self {
+            Stage::Failed(failure) if !failure.observed => match &failure.error {
+                TaskError::Panicked { message } => {
+                    failure.observed = true;
+                    Some(message.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
