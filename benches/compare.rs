@@ -1590,8 +1590,12 @@ fn main() {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .map(|v| v.split(',').map(|s| s.trim().to_uppercase()).collect());
-    let wanted = |id: &str| only.as_ref().map_or(true, |ids| ids.iter().any(|i| i == id));
-    let passes: [(&str, fn(&Config) -> Workload); 10] = [
+    let wanted = |id: &str| {
+        only.as_ref()
+            .map_or(true, |ids| ids.iter().any(|i| i == id))
+    };
+    type Pass = fn(&Config) -> Workload;
+    let passes: [(&str, Pass); 10] = [
         ("W1", w1_bare_thread),
         ("W2", w2_fire_and_forget),
         ("W3", w3_handle_throughput),
