@@ -184,3 +184,53 @@ fn hooks_do_not_run_for_a_cancelled_task() {
     // Nothing for the cancelled task: no callback, no on_error.
     assert!(hook_rx.try_recv().is_err());
 }
+
+// ===== joined again and again, called from several threads =====
+
+#[threaded(pool_name = "rejoined")]
+fn on_rejoined(i: u64) -> u64 {
+    i
+}
+
+/// The slot caches the first pool lock-free and later ones apart from it:
+/// every round after a join must land on one fresh pool, whichever thread
+/// calls first, and no call may hit the closed one.
+#[test]
+fn calls_after_each_join_land_on_one_fresh_pool() {
+    const THREADS: usize = 4;
+    const CALLS: u64 = 25;
+    let _serial = serial();
+    let mut previous: Option<Pool> = None;
+    for round in 0..3 {
+        let start = std::sync::Barrier::new(THREADS);
+        let sums: Vec<u64> = thread::scope(|s| {
+            let callers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        let tasks: Vec<_> = (0..CALLS).map(on_rejoined).collect();
+                        tasks
+                            .into_iter()
+                            .map(|t| t.join().expect("not rejected"))
+                            .sum()
+                    })
+                })
+                .collect();
+            callers.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        assert_eq!(sums, [CALLS * (CALLS - 1) / 2; THREADS], "round {round}");
+        let pool = Pool::get_pool_by_name("rejoined").expect("resolved by the calls");
+        assert!(!pool.is_closed(), "round {round}");
+        assert_eq!(
+            pool.stats().completed,
+            THREADS * CALLS as usize,
+            "round {round}: every call ran on the pool now registered"
+        );
+        if let Some(previous) = &previous {
+            assert!(previous.is_closed());
+        }
+        assert!(pool.join(TIMEOUT));
+        assert!(Pool::get_pool_by_name("rejoined").is_none());
+        previous = Some(pool);
+    }
+}

@@ -20,7 +20,13 @@ use crate::task::listener::Listener;
 pub struct PoolSlot {
     name: &'static str,
     max_workers: Option<usize>,
-    cached: RwLock<Option<Pool>>,
+    /// The pool of the first call. While it is open a call takes no lock,
+    /// so it costs what `Pool::submit` costs. Kept once closed, as a
+    /// `OnceLock` cannot be reset; a closed pool holds no threads.
+    first: OnceLock<Pool>,
+    /// The pool resolved after `first` closed: only calls after a
+    /// re-resolution pay for its lock.
+    later: RwLock<Option<Pool>>,
 }
 
 impl PoolSlot {
@@ -29,26 +35,41 @@ impl PoolSlot {
         PoolSlot {
             name,
             max_workers,
-            cached: RwLock::new(None),
+            first: OnceLock::new(),
+            later: RwLock::new(None),
         }
     }
 
+    /// Where the next call runs: the slot's pool, resolved again if the
+    /// cached one closed.
+    #[inline]
     fn target(&self) -> Target {
-        if let Some(pool) = &*self.cached.read().unwrap_or_else(PoisonError::into_inner) {
+        match self.first.get() {
+            Some(pool) if !pool.is_closed() => pool.target(),
+            _ => self.resolve_target(),
+        }
+    }
+
+    #[cold]
+    fn resolve_target(&self) -> Target {
+        let first = self.first.get_or_init(|| self.resolve());
+        if !first.is_closed() {
+            return first.target();
+        }
+        if let Some(pool) = &*self.later.read().unwrap_or_else(PoisonError::into_inner) {
             if !pool.is_closed() {
                 return pool.target();
             }
         }
-        let mut cached = self.cached.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(pool) = &*cached {
-            if !pool.is_closed() {
-                return pool.target();
-            }
+        let mut later = self.later.write().unwrap_or_else(PoisonError::into_inner);
+        match &*later {
+            Some(pool) if !pool.is_closed() => pool.target(),
+            _ => later.insert(self.resolve()).target(),
         }
-        let pool = Pool::named_with(self.name, self.max_workers);
-        let target = pool.target();
-        *cached = Some(pool);
-        target
+    }
+
+    fn resolve(&self) -> Pool {
+        Pool::named_with(self.name, self.max_workers)
     }
 }
 
@@ -181,13 +202,19 @@ impl<R: Send + 'static> Launch<R> {
         self
     }
 
-    fn start<F>(self, target: Target, f: F) -> Task<R>
+    #[inline]
+    fn start<F>(self, target: impl FnOnce() -> Target, f: F) -> Task<R>
     where
         F: FnOnce() -> R + Send + 'static,
     {
-        match self.deferred {
-            Some(limiter) => launch::launch_deferred(self.spec, limiter, target, f),
-            None => launch::launch(self.spec, &target, f),
+        // `deferred` goes into a local before the target is made: left in
+        // `self` across the slot's closed-flag check (an opaque call), it
+        // kept the compiler from dropping the `launch_deferred` branch and
+        // a copy of the options from every call.
+        let Launch { spec, deferred } = self;
+        match deferred {
+            Some(limiter) => launch::launch_deferred(spec, limiter, target(), f),
+            None => launch::launch(spec, &target(), f),
         }
     }
 
@@ -196,15 +223,16 @@ impl<R: Send + 'static> Launch<R> {
     where
         F: FnOnce() -> R + Send + 'static,
     {
-        self.start(Target::Thread, f)
+        self.start(|| Target::Thread, f)
     }
 
     /// Runs `f` on the slot's pool.
+    #[inline]
     pub fn pool<F>(self, slot: &'static PoolSlot, f: F) -> Task<R>
     where
         F: FnOnce() -> R + Send + 'static,
     {
-        self.start(slot.target(), f)
+        self.start(|| slot.target(), f)
     }
 
     /// Runs `f` on the slot's daemon worker.
@@ -212,7 +240,7 @@ impl<R: Send + 'static> Launch<R> {
     where
         F: FnOnce() -> R + Send + 'static,
     {
-        self.start(slot.target(), f)
+        self.start(|| slot.target(), f)
     }
 }
 

@@ -121,6 +121,7 @@ impl Pool {
         Arc::ptr_eq(self.shared(), other.shared())
     }
 
+    #[inline]
     pub(crate) fn target(&self) -> Target {
         Target::Pool(Arc::clone(self.shared()))
     }
@@ -135,6 +136,7 @@ impl Pool {
     /// pool.join(Duration::from_secs(10));
     /// assert!(pool.is_closed());
     /// ```
+    #[inline]
     pub fn is_closed(&self) -> bool {
         self.shared().is_closed()
     }

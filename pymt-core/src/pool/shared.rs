@@ -202,6 +202,7 @@ impl Shared {
         self.counts.cold.stop_all.load(SeqCst)
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.counts.cold.closed.load(SeqCst)
     }

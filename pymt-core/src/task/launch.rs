@@ -52,6 +52,11 @@ impl<T> Spec<T> {
     }
 }
 
+// Inlined into `launch` and `launch_deferred` alike: when both are
+// instantiated (as for `#[threaded]` calls) an outlined `build` took the
+// spec through memory and tested its listener and permit at run time, about
+// 50 instructions a call that `Pool::submit` folds away.
+#[inline(always)]
 fn build<T, F>(spec: Spec<T>, raw_state: u8, target: &Target, f: F) -> (Arc<Cell<T, F>>, Task<T>)
 where
     T: Send + 'static,
