@@ -6,73 +6,50 @@
 //! (`lane.rs`); workers take positive priorities before the lane and
 //! negative ones after it.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::entry::Entry;
 
-struct Ranked {
-    priority: i32,
-    seq: u64,
-    entry: Entry,
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.priority
-            .cmp(&other.priority)
-            .then_with(|| other.seq.cmp(&self.seq))
-    }
-}
-
 /// Entries of non-zero priority waiting for a worker (including stale
 /// tasks already cancelled or run inline, which the pool skips).
+///
+/// One FIFO per priority in an ordered map: a push or pop costs a walk of
+/// the few distinct priorities in use plus O(1), where a binary heap of
+/// all entries costs O(log n) cache misses under the pool's lock.
 #[derive(Default)]
 pub(crate) struct RankedQueue {
-    heap: BinaryHeap<Ranked>,
-    seq: u64,
+    by_priority: BTreeMap<i32, VecDeque<Entry>>,
 }
 
 impl RankedQueue {
     pub(crate) fn push(&mut self, priority: i32, entry: Entry) {
         debug_assert_ne!(priority, 0, "priority 0 takes the lane");
-        self.seq += 1;
-        self.heap.push(Ranked {
-            priority,
-            seq: self.seq,
-            entry,
-        });
+        self.by_priority
+            .entry(priority)
+            .or_default()
+            .push_back(entry);
     }
 
-    /// The top entry, if its priority passes `accept`.
+    /// The first entry of the highest priority, if that priority passes
+    /// `accept`.
     pub(crate) fn pop_if(&mut self, accept: impl FnOnce(i32) -> bool) -> Option<(i32, Entry)> {
-        if !accept(self.heap.peek()?.priority) {
+        let mut top = self.by_priority.last_entry()?;
+        let priority = *top.key();
+        if !accept(priority) {
             return None;
         }
-        self.heap
-            .pop()
-            .map(|ranked| (ranked.priority, ranked.entry))
+        let entry = top.get_mut().pop_front();
+        if top.get().is_empty() {
+            top.remove();
+        }
+        entry.map(|entry| (priority, entry))
     }
 
     /// Removes every entry (for shutdown).
     pub(crate) fn take_all(&mut self) -> Vec<(i32, Entry)> {
-        self.heap
-            .drain()
-            .map(|ranked| (ranked.priority, ranked.entry))
+        std::mem::take(&mut self.by_priority)
+            .into_iter()
+            .flat_map(|(priority, entries)| entries.into_iter().map(move |e| (priority, e)))
             .collect()
     }
 }

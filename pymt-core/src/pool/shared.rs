@@ -1,11 +1,13 @@
 //! The state a pool's handles and workers share, and the worker main loop.
 //!
-//! The common path takes no lock: a priority-0 submission bumps an atomic
-//! count and pushes onto the lock-free lane (`lane.rs`), and a worker pops
-//! it from there, blocking on the lane itself when there is nothing to do.
-//! One mutex guards the rest: the ranked queue (non-zero priorities), the
+//! Submitting takes no lock: a submission bumps an atomic count and pushes
+//! onto a lock-free queue (`lane.rs`): the lane for priority 0, which a
+//! worker pops from and blocks on when there is nothing to do, or the inbox
+//! for other priorities. One mutex guards the rest: the ordered queue of
+//! ranked entries (a worker moves the inbox into it before popping), the
 //! worker counts, the lifecycle, and the condvars of every wait on counts
-//! (`wait_completion`, `drain`, `join`, a full bounded queue).
+//! (`wait_completion`, `drain`, `join`, a full bounded queue, which also
+//! take the locked submission path).
 //!
 //! Lock-free counts and locked waits meet in one pattern, used everywhere
 //! below: the waiter announces itself (a sleeper or idle count, SeqCst)
@@ -135,7 +137,10 @@ enum Closed {
 pub(crate) struct Shared {
     config: Config,
     state: Mutex<State>,
-    lane: Lane,
+    lane: Lane<Entry>,
+    /// Ranked entries pushed without the lock, moved into `State::ranked`
+    /// by whoever next pops a ranked entry (under the lock).
+    inbox: Lane<(i32, Entry)>,
     /// Submitters wait here for queue space or the end of a drain.
     space_cv: Condvar,
     /// `wait_completion`, `drain`, `join`, `shutdown` wait here.
@@ -160,6 +165,7 @@ impl Shared {
             }),
             config,
             lane: Lane::new(),
+            inbox: Lane::new(),
             space_cv: Condvar::new(),
             state_cv: Condvar::new(),
             counts: Counts::default(),
@@ -224,9 +230,8 @@ impl Shared {
         entry: Entry,
         blocking: Blocking,
     ) -> Result<(), (Refusal, Entry)> {
-        let lock_free = priority == 0
-            && self.config.queue_capacity.is_none()
-            && !self.counts.cold.draining.load(SeqCst);
+        let lock_free =
+            self.config.queue_capacity.is_none() && !self.counts.cold.draining.load(SeqCst);
         if !lock_free {
             return self.enqueue_locked(priority, entry, blocking);
         }
@@ -236,12 +241,20 @@ impl Shared {
         // Counted before it is visible, so a pop never drives the count
         // below zero; a push that races `close` is caught in `after_push`.
         self.counts.load.queued();
-        self.lane.push(entry);
-        self.after_push(false);
+        let ranked = priority != 0;
+        if ranked {
+            // Pushed, then announced: a worker that sees the count finds
+            // the entry (see `after_push` for one that does not).
+            self.inbox.push((priority, entry));
+            self.ranked_count(priority).fetch_add(1, SeqCst);
+        } else {
+            self.lane.push(entry);
+        }
+        self.after_push(ranked);
         Ok(())
     }
 
-    /// The slow path: bounded queues, drains, ranked entries.
+    /// The slow path: bounded queues and drains.
     fn enqueue_locked(
         self: &Arc<Self>,
         priority: i32,
@@ -265,10 +278,11 @@ impl Shared {
                 // A worker blocking on its own full queue could deadlock the
                 // pool: make room by running the next queued entry here.
                 drop(st);
-                let next = self.next_entry();
+                let mut held = None;
+                let next = self.next_entry(&mut held);
                 let made_room = next.is_some();
-                if let Some(next) = next {
-                    self.run_entry(next, Runner::Inline);
+                for entry in next.into_iter().chain(held) {
+                    self.run_entry(entry, Runner::Inline);
                 }
                 st = self.lock();
                 if made_room {
@@ -434,33 +448,41 @@ impl Shared {
                 self.counts.idle.fetch_sub(1, SeqCst);
             }
         };
+        // A lane entry taken just before a higher ranked one (`next_entry`).
+        let mut held = None;
         loop {
             // A closed pool is checked before popping, so a worker with
             // nothing left exits without eating a token meant for another.
-            if self.counts.cold.closed.load(SeqCst) {
-                if let Closed::Exit = self.closed_next_step() {
+            // Not while holding an entry: it is still queued.
+            if held.is_none() {
+                if self.counts.cold.closed.load(SeqCst) {
+                    if let Closed::Exit = self.closed_next_step() {
+                        break;
+                    }
+                }
+                if self.counts.cold.excess.load(SeqCst) && self.retire_surplus() {
                     break;
                 }
             }
-            if self.counts.cold.excess.load(SeqCst) && self.retire_surplus() {
-                break;
-            }
-            if let Some(entry) = self.next_entry() {
+            if let Some(entry) = self.next_entry(&mut held) {
                 leave_idle(&mut idle);
                 idle = self.run_entry(entry, Runner::Worker);
                 continue;
             }
             // Announce idleness, then look once more before blocking: a
-            // ranked push, a close or a resize made meanwhile is seen here,
-            // or its author sees us idle and pushes a token.
+            // ranked push made meanwhile is found here, or its author sees
+            // us idle and pushes a token (closes and resizes always do).
             if !idle {
                 self.counts.idle.fetch_add(1, SeqCst);
                 idle = true;
             }
             sync::handshake();
-            let ranked = self.counts.cold.ranked_high.load(SeqCst)
-                + self.counts.cold.ranked_low.load(SeqCst);
-            if ranked > 0 || self.counts.cold.excess.load(SeqCst) {
+            if let Some(entry) = self.next_entry(&mut held) {
+                leave_idle(&mut idle);
+                idle = self.run_entry(entry, Runner::Worker);
+                continue;
+            }
+            if self.counts.cold.excess.load(SeqCst) {
                 continue;
             }
             if self.counts.cold.closed.load(SeqCst) {
@@ -549,26 +571,52 @@ impl Shared {
     }
 
     /// The next entry in priority order, without blocking: positive
-    /// priorities, then the lane, then negative priorities.
-    fn next_entry(&self) -> Option<Entry> {
-        if self.counts.cold.ranked_high.load(SeqCst) > 0 {
+    /// priorities, then the lane, then negative priorities. `held` is the
+    /// caller's slot for a lane entry taken just before a higher ranked one
+    /// showed up: it runs next, ahead of the rest of the lane.
+    fn next_entry(&self, held: &mut Option<Entry>) -> Option<Entry> {
+        if self.counts.cold.ranked_high.load(SeqCst) != 0 {
             if let Some(entry) = self.pop_ranked(|priority| priority > 0) {
                 return Some(entry);
             }
         }
-        if let Some(entry) = self.lane.try_pop() {
+        if let Some(entry) = held.take() {
             return Some(entry);
         }
-        if self.counts.cold.ranked_low.load(SeqCst) > 0 {
+        if let Some(entry) = self.lane.try_pop() {
+            // Popping synchronised with its push: a ranked entry the same
+            // submitter queued before it is counted by now, and must run
+            // first.
+            if self.counts.cold.ranked_high.load(SeqCst) != 0 {
+                if let Some(first) = self.pop_ranked(|priority| priority > 0) {
+                    *held = Some(entry);
+                    return Some(first);
+                }
+            }
+            return Some(entry);
+        }
+        if self.counts.cold.ranked_low.load(SeqCst) != 0 {
             return self.pop_ranked(|_| true);
         }
         None
     }
 
+    /// Pops the top ranked entry if `accept` takes its priority, after
+    /// moving the inbox in.
     fn pop_ranked(&self, accept: impl FnOnce(i32) -> bool) -> Option<Entry> {
-        let (priority, entry) = self.lock().ranked.pop_if(accept)?;
+        let (priority, entry) = {
+            let mut st = self.lock();
+            self.take_inbox(&mut st);
+            st.ranked.pop_if(accept)?
+        };
         self.ranked_count(priority).fetch_sub(1, SeqCst);
         Some(entry)
+    }
+
+    fn take_inbox(&self, st: &mut State) {
+        while let Some((priority, entry)) = self.inbox.try_pop() {
+            st.ranked.push(priority, entry);
+        }
     }
 
     /// Runs (or, during a shutdown, cancels) a popped entry. A worker
@@ -817,6 +865,7 @@ impl Shared {
     /// drained on the way are replaced: blocked workers may need them.
     fn claim_all_queued(&self, st: &mut State) -> Vec<Entry> {
         let mut claimed = Vec::new();
+        self.take_inbox(st);
         let ranked = st.ranked.take_all();
         for (priority, _) in &ranked {
             self.ranked_count(*priority).fetch_sub(1, SeqCst);
