@@ -282,7 +282,7 @@ impl Shared {
                 let next = self.next_entry(&mut held);
                 let made_room = next.is_some();
                 for entry in next.into_iter().chain(held) {
-                    self.run_entry(entry, Runner::Inline);
+                    self.run_entry(entry, Runner::Inline, &mut false);
                 }
                 st = self.lock();
                 if made_room {
@@ -438,48 +438,48 @@ impl Shared {
         context::set_executor(self.address());
         context::set_worker_pool(Some(Arc::clone(&self)));
         self.lock().starting -= 1;
-        // Whether this worker is counted in `counts.idle`: from the end of
-        // a body (before that body stops counting as active, so whoever
-        // sees the pool settled also sees this worker available) until it
-        // takes the next entry.
+        // Counted in `counts.idle`: from finding nothing to run until
+        // taking the next entry.
         let mut idle = false;
+        // Counted as active without a body running (see `run_entry`).
+        let mut streak = false;
+        // A lane entry taken just before a higher ranked one (`next_entry`).
+        let mut held = None;
         let leave_idle = |idle: &mut bool| {
             if std::mem::take(idle) {
                 self.counts.idle.fetch_sub(1, SeqCst);
             }
         };
-        // A lane entry taken just before a higher ranked one (`next_entry`).
-        let mut held = None;
         loop {
             // A closed pool is checked before popping, so a worker with
             // nothing left exits without eating a token meant for another.
             // Not while holding an entry: it is still queued.
-            if held.is_none() {
-                if self.counts.cold.closed.load(SeqCst) {
+            let closed = self.counts.cold.closed.load(SeqCst);
+            let excess = self.counts.cold.excess.load(SeqCst);
+            if held.is_none() && (closed || excess) {
+                self.end_streak(&mut streak);
+                if closed {
                     if let Closed::Exit = self.closed_next_step() {
                         break;
                     }
                 }
-                if self.counts.cold.excess.load(SeqCst) && self.retire_surplus() {
+                if excess && self.retire_surplus() {
                     break;
                 }
             }
             if let Some(entry) = self.next_entry(&mut held) {
                 leave_idle(&mut idle);
-                idle = self.run_entry(entry, Runner::Worker);
+                self.run_entry(entry, Runner::Worker, &mut streak);
                 continue;
             }
             // Announce idleness, then look once more before blocking: a
             // ranked push made meanwhile is found here, or its author sees
             // us idle and pushes a token (closes and resizes always do).
-            if !idle {
-                self.counts.idle.fetch_add(1, SeqCst);
-                idle = true;
-            }
+            self.go_idle(&mut streak, &mut idle);
             sync::handshake();
             if let Some(entry) = self.next_entry(&mut held) {
                 leave_idle(&mut idle);
-                idle = self.run_entry(entry, Runner::Worker);
+                self.run_entry(entry, Runner::Worker, &mut streak);
                 continue;
             }
             if self.counts.cold.excess.load(SeqCst) {
@@ -493,7 +493,7 @@ impl Shared {
             match self.lane.pop_wait(self.idle_timeout()) {
                 Ok(entry) => {
                     leave_idle(&mut idle);
-                    idle = self.run_entry(entry, Runner::Worker);
+                    self.run_entry(entry, Runner::Worker, &mut streak);
                 }
                 Err(_) => {
                     idle = false; // `retire_idle` uncounts it
@@ -619,54 +619,72 @@ impl Shared {
         }
     }
 
-    /// Runs (or, during a shutdown, cancels) a popped entry. A worker
-    /// counts itself idle as soon as a body ends; returns whether it did.
-    fn run_entry(&self, entry: Entry, runner: Runner) -> bool {
+    /// Runs (or, during a shutdown, cancels) a popped entry.
+    ///
+    /// A worker does not stop counting as active when a body ends: it
+    /// looks for the next entry first, and if it finds one the count passes
+    /// to that body (`streak`: active counted, no body running), which
+    /// saves a write to the shared counts per entry under a backlog. It
+    /// ends the streak with `end_streak` before it idles or exits.
+    fn run_entry(&self, entry: Entry, runner: Runner, streak: &mut bool) {
         let cancel = self.counts.cold.cancelling.load(SeqCst);
-        // A worker that found the queue empty when it started counts itself
-        // idle before its body stops counting as active (whoever sees the
-        // pool settled then sees a worker available); with more queued it
-        // will pop again at once, and skipping the count saves two writes.
-        let body_ended = |after_start: Levels| {
-            let counted = runner == Runner::Worker && after_start.queued == 0;
-            if counted {
-                self.counts.idle.fetch_add(1, SeqCst);
+        let start = |streak: &mut bool| {
+            if std::mem::take(streak) {
+                self.unqueued(); // the streak's active count passes on
+            } else {
+                self.started();
             }
-            self.finished();
-            counted
+        };
+        let end = |streak: &mut bool| match runner {
+            Runner::Worker => *streak = true,
+            Runner::Inline => self.finished(),
         };
         match entry {
-            Entry::Wake => false,
+            Entry::Wake => {}
             Entry::Task(task) if cancel => {
                 if task.header().state.claim_pending().is_some() {
                     self.unqueued();
                     task.abort_claimed(TaskError::Cancelled);
                 }
-                false
             }
             Entry::Task(task) => {
                 if !task.header().state.transition(QUEUED, RUNNING) {
-                    return false; // stale: cancelled or run inline already
+                    return; // stale: cancelled or run inline already
                 }
-                let after = self.started();
+                start(streak);
                 context::run_claimed(task);
-                body_ended(after)
+                end(streak);
             }
             Entry::Job(job) if cancel => {
                 self.unqueued();
                 self.drop_cancelled_job(job);
-                false
             }
             Entry::Job(job) => {
-                let after = self.started();
-                self.run_job(job);
-                body_ended(after)
+                start(streak);
+                self.run_job(job, runner == Runner::Inline);
+                end(streak);
             }
         }
     }
 
-    fn run_job(&self, job: Job) {
-        match context::run_job(|| unwind::catch(|| job.call())) {
+    /// The worker found nothing to run: it counts itself idle, then ends
+    /// its streak (in that order, so whoever sees the pool settled also
+    /// sees this worker available).
+    fn go_idle(&self, streak: &mut bool, idle: &mut bool) {
+        if !std::mem::replace(idle, true) {
+            self.counts.idle.fetch_add(1, SeqCst);
+        }
+        self.end_streak(streak);
+    }
+
+    fn end_streak(&self, streak: &mut bool) {
+        if std::mem::take(streak) {
+            self.finished();
+        }
+    }
+
+    fn run_job(&self, job: Job, inline: bool) {
+        match context::run_job(inline, || unwind::catch(|| job.call())) {
             Ok(()) => self.totals.completed.fetch_add(1, Relaxed),
             Err(message) => {
                 report_error!(

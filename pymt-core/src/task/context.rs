@@ -189,16 +189,24 @@ pub(crate) fn run_claimed(task: Arc<dyn Run>) {
 
 /// Runs an `execute` job body: it counts as a body running on this thread
 /// (a job waiting on its own pool must not wait for itself), with no task
-/// context (an inline job inside a task hides that task's context).
-pub(crate) fn run_job<R>(body: impl FnOnce() -> R) -> R {
-    let previous = CURRENT.with(|current| current.replace(None));
+/// context. `inside_task`: run inline within a task's body, whose context
+/// is hidden meanwhile (a worker's own loop has none to hide, and skips
+/// the thread-local with a destructor).
+pub(crate) fn run_job<R>(inside_task: bool, body: impl FnOnce() -> R) -> R {
+    let previous = if inside_task {
+        CURRENT.with(|current| current.replace(None))
+    } else {
+        None
+    };
     DEPTH.with(|d| d.set(d.get() + 1));
     JOBS.with(|j| j.set(j.get() + 1));
     let out = body();
     JOBS.with(|j| j.set(j.get() - 1));
     DEPTH.with(|d| d.set(d.get() - 1));
-    // The replaced value is `None`: nothing with a user `Drop` is dropped.
-    drop(CURRENT.with(|current| current.replace(previous)));
+    if inside_task {
+        // The replaced value is `None`: nothing with a user `Drop` is dropped.
+        drop(CURRENT.with(|current| current.replace(previous)));
+    }
     out
 }
 
