@@ -88,16 +88,24 @@ pub(crate) struct Counts {
     pub(crate) load: Padded<Load>,
     /// Workers blocked (or about to block) on the lane.
     pub(crate) idle: Padded<AtomicUsize>,
+    pub(crate) ranked: Padded<Ranked>,
     pub(crate) cold: Padded<Cold>,
 }
 
-/// Written rarely (ranked pushes, waits, lifecycle and resizes), read on
+/// Ranked entries of priority > 0 / < 0, stale ones included: written per
+/// ranked push and pop, so apart from what every submission reads. Hints
+/// only: an entry can be popped just before its push is counted, so a
+/// count can dip below zero (wrap) for a moment; readers only ask `!= 0`.
+#[derive(Default)]
+pub(crate) struct Ranked {
+    pub(crate) high: AtomicUsize,
+    pub(crate) low: AtomicUsize,
+}
+
+/// Written rarely (waits, lifecycle and resizes), read on
 /// every submission or pop: kept off the lines written per entry.
 #[derive(Default)]
 pub(crate) struct Cold {
-    /// Ranked entries of priority > 0 / < 0, stale ones included.
-    pub(crate) ranked_high: AtomicUsize,
-    pub(crate) ranked_low: AtomicUsize,
     /// Threads waiting on `space_cv` / `state_cv`.
     pub(crate) space_sleepers: AtomicUsize,
     pub(crate) state_sleepers: AtomicUsize,

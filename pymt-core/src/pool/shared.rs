@@ -323,9 +323,9 @@ impl Shared {
 
     fn ranked_count(&self, priority: i32) -> &AtomicUsize {
         if priority > 0 {
-            &self.counts.cold.ranked_high
+            &self.counts.ranked.high
         } else {
-            &self.counts.cold.ranked_low
+            &self.counts.ranked.low
         }
     }
 
@@ -575,7 +575,7 @@ impl Shared {
     /// caller's slot for a lane entry taken just before a higher ranked one
     /// showed up: it runs next, ahead of the rest of the lane.
     fn next_entry(&self, held: &mut Option<Entry>) -> Option<Entry> {
-        if self.counts.cold.ranked_high.load(SeqCst) != 0 {
+        if self.counts.ranked.high.load(SeqCst) != 0 {
             if let Some(entry) = self.pop_ranked(|priority| priority > 0) {
                 return Some(entry);
             }
@@ -587,7 +587,7 @@ impl Shared {
             // Popping synchronised with its push: a ranked entry the same
             // submitter queued before it is counted by now, and must run
             // first.
-            if self.counts.cold.ranked_high.load(SeqCst) != 0 {
+            if self.counts.ranked.high.load(SeqCst) != 0 {
                 if let Some(first) = self.pop_ranked(|priority| priority > 0) {
                     *held = Some(entry);
                     return Some(first);
@@ -595,7 +595,7 @@ impl Shared {
             }
             return Some(entry);
         }
-        if self.counts.cold.ranked_low.load(SeqCst) != 0 {
+        if self.counts.ranked.low.load(SeqCst) != 0 {
             return self.pop_ranked(|_| true);
         }
         None
