@@ -59,6 +59,7 @@ impl Exec {
 fn priority() -> impl Strategy<Value = i32> {
     prop_oneof![
         6 => -3..=3i32,
+        2 => -70..=70i32,
         1 => Just(i32::MIN),
         1 => Just(i32::MAX),
     ]

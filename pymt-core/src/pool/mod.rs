@@ -5,6 +5,7 @@ pub(crate) mod builder;
 mod counts;
 pub(crate) mod entry;
 mod lane;
+mod priority_lanes;
 pub(crate) mod queue;
 pub(crate) mod registry;
 pub(crate) mod shared;

@@ -27,6 +27,7 @@ use std::time::Duration;
 use super::counts::{Counts, Levels};
 use super::entry::{Entry, Job};
 use super::lane::Lane;
+use super::priority_lanes::{PriorityLanes, Side};
 use super::queue::RankedQueue;
 use crate::error::TaskError;
 use crate::sync::{self, thread};
@@ -138,8 +139,10 @@ pub(crate) struct Shared {
     config: Config,
     state: Mutex<State>,
     lane: Lane<Entry>,
-    /// Ranked entries pushed without the lock, moved into `State::ranked`
-    /// by whoever next pops a ranked entry (under the lock).
+    /// Lock-free lanes for priorities near 0 (all but outliers).
+    priority_lanes: PriorityLanes,
+    /// Entries of outlying priorities pushed without the lock, moved into
+    /// `State::ranked` by whoever next pops one (under the lock).
     inbox: Lane<(i32, Entry)>,
     /// Submitters wait here for queue space or the end of a drain.
     space_cv: Condvar,
@@ -165,6 +168,7 @@ impl Shared {
             }),
             config,
             lane: Lane::new(),
+            priority_lanes: PriorityLanes::new(),
             inbox: Lane::new(),
             space_cv: Condvar::new(),
             state_cv: Condvar::new(),
@@ -243,10 +247,12 @@ impl Shared {
         self.counts.load.queued();
         let ranked = priority != 0;
         if ranked {
-            // Pushed, then announced: a worker that sees the count finds
-            // the entry (see `after_push` for one that does not).
-            self.inbox.push((priority, entry));
-            self.ranked_count(priority).fetch_add(1, SeqCst);
+            if let Err(entry) = self.priority_lanes.push(priority, entry) {
+                // Pushed, then announced: a worker that sees the count finds
+                // the entry (see `after_push` for one that does not).
+                self.inbox.push((priority, entry));
+                self.ranked_count(priority).fetch_add(1, SeqCst);
+            }
         } else {
             self.lane.push(entry);
         }
@@ -305,8 +311,10 @@ impl Shared {
         self.counts.load.queued();
         let ranked = priority != 0;
         if ranked {
-            st.ranked.push(priority, entry);
-            self.ranked_count(priority).fetch_add(1, SeqCst);
+            if let Err(entry) = self.priority_lanes.push(priority, entry) {
+                st.ranked.push(priority, entry);
+                self.ranked_count(priority).fetch_add(1, SeqCst);
+            }
         } else {
             self.lane.push(entry);
         }
@@ -571,32 +579,46 @@ impl Shared {
     }
 
     /// The next entry in priority order, without blocking: positive
-    /// priorities, then the lane, then negative priorities. `held` is the
-    /// caller's slot for a lane entry taken just before a higher ranked one
+    /// priorities (outliers above the levels first), then the lane, then
+    /// negative priorities (the levels, then outliers below them). `held`
+    /// is the caller's slot for a lane entry taken just before a higher one
     /// showed up: it runs next, ahead of the rest of the lane.
     fn next_entry(&self, held: &mut Option<Entry>) -> Option<Entry> {
-        if self.counts.ranked.high.load(SeqCst) != 0 {
-            if let Some(entry) = self.pop_ranked(|priority| priority > 0) {
-                return Some(entry);
-            }
+        if let Some(entry) = self.pop_high() {
+            return Some(entry);
         }
         if let Some(entry) = held.take() {
             return Some(entry);
         }
         if let Some(entry) = self.lane.try_pop() {
-            // Popping synchronised with its push: a ranked entry the same
-            // submitter queued before it is counted by now, and must run
-            // first.
-            if self.counts.ranked.high.load(SeqCst) != 0 {
-                if let Some(first) = self.pop_ranked(|priority| priority > 0) {
-                    *held = Some(entry);
-                    return Some(first);
-                }
+            // Popping synchronised with its push: a higher entry the same
+            // submitter queued before it is marked by now, and runs first.
+            if let Some(first) = self.pop_high() {
+                *held = Some(entry);
+                return Some(first);
             }
             return Some(entry);
         }
+        if self.priority_lanes.maybe_any(Side::Low) {
+            if let Some(entry) = self.priority_lanes.pop(Side::Low) {
+                return Some(entry);
+            }
+        }
         if self.counts.ranked.low.load(SeqCst) != 0 {
             return self.pop_ranked(|_| true);
+        }
+        None
+    }
+
+    /// The highest entry of priority > 0, if any.
+    fn pop_high(&self) -> Option<Entry> {
+        if self.counts.ranked.high.load(SeqCst) != 0 {
+            if let Some(entry) = self.pop_ranked(|priority| priority > 0) {
+                return Some(entry);
+            }
+        }
+        if self.priority_lanes.maybe_any(Side::High) {
+            return self.priority_lanes.pop(Side::High);
         }
         None
     }
@@ -884,12 +906,18 @@ impl Shared {
     fn claim_all_queued(&self, st: &mut State) -> Vec<Entry> {
         let mut claimed = Vec::new();
         self.take_inbox(st);
+        let lanes = self.priority_lanes.take_all();
         let ranked = st.ranked.take_all();
         for (priority, _) in &ranked {
             self.ranked_count(*priority).fetch_sub(1, SeqCst);
         }
         let lane = std::iter::from_fn(|| self.lane.try_pop());
-        for entry in ranked.into_iter().map(|(_, entry)| entry).chain(lane) {
+        for entry in ranked
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .chain(lanes)
+            .chain(lane)
+        {
             match entry {
                 Entry::Task(task) if task.header().state.claim_pending().is_some() => {
                     claimed.push(Entry::Task(task));

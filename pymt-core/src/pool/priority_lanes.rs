@@ -1,0 +1,226 @@
+//! Lock-free queues for the common non-zero priorities: one FIFO lane per
+//! priority in `-SPAN..SPAN` (0 excluded: it has the pool's main lane),
+//! with a bit per level saying it may hold entries.
+//!
+//! A push is a lane push plus one `fetch_or`; a pop reads the bit words,
+//! takes the highest level whose bit is set and pops its lane. A level
+//! that turns out empty has its bit cleared and its lane checked once more:
+//! a push that raced the clear either set the bit again after it or is
+//! visible to that check (its `fetch_or` came first, and the clear read
+//! it), so no entry is ever left behind a clear bit. Priorities outside the
+//! span go to the pool's ordered queue under its lock.
+
+use std::sync::atomic::Ordering::SeqCst;
+
+use super::entry::Entry;
+use super::lane::Lane;
+use crate::sync::AtomicU64;
+
+/// Priorities `1..SPAN` and `-SPAN..=-1` have a level; loom models a few.
+#[cfg(not(loom))]
+const SPAN: i32 = 64;
+#[cfg(loom)]
+const SPAN: i32 = 8;
+
+/// Which side of the main lane a level is on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Side {
+    /// Priorities above 0: served before the main lane.
+    High,
+    /// Priorities below 0: served after it.
+    Low,
+}
+
+impl Side {
+    fn index(self) -> usize {
+        match self {
+            Side::High => 0,
+            Side::Low => 1,
+        }
+    }
+}
+
+/// A level's lane, made on first use in a normal build (most pools use a
+/// handful of priorities, if any); made up front under loom, whose objects
+/// must not be created behind a `OnceLock` that loom cannot see.
+#[cfg(not(loom))]
+type Slot = std::sync::OnceLock<Lane<Entry>>;
+#[cfg(loom)]
+type Slot = Lane<Entry>;
+
+pub(crate) struct PriorityLanes {
+    /// `High` levels: index `p - 1` for priority `p`; `Low`: `-p - 1`.
+    slots: [Box<[Slot]>; 2],
+    /// Bit `i` of word `side`: level `i` of that side may hold entries.
+    bits: [AtomicU64; 2],
+}
+
+impl PriorityLanes {
+    pub(crate) fn new() -> Self {
+        // One bit per level: the span must fit a word.
+        const _: () = assert!(SPAN <= 64);
+        let slots = || (0..SPAN).map(|_| Slot::new()).collect::<Box<[Slot]>>();
+        PriorityLanes {
+            slots: [slots(), slots()],
+            bits: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
+    }
+
+    /// The side and level of `priority`, if it has one.
+    fn place(priority: i32) -> Option<(Side, usize)> {
+        match priority {
+            1..SPAN => Some((Side::High, (priority - 1) as usize)),
+            p if p < 0 && p >= -SPAN => Some((Side::Low, (-p - 1) as usize)),
+            _ => None,
+        }
+    }
+
+    #[cfg(not(loom))]
+    fn lane(&self, side: Side, level: usize) -> &Lane<Entry> {
+        self.slots[side.index()][level].get_or_init(Lane::new)
+    }
+
+    #[cfg(loom)]
+    fn lane(&self, side: Side, level: usize) -> &Lane<Entry> {
+        &self.slots[side.index()][level]
+    }
+
+    /// Queues `entry`, or hands it back if its priority has no level.
+    pub(crate) fn push(&self, priority: i32, entry: Entry) -> Result<(), Entry> {
+        let Some((side, level)) = Self::place(priority) else {
+            return Err(entry);
+        };
+        self.lane(side, level).push(entry);
+        // After the push: whoever sees the bit finds the entry.
+        self.bits[side.index()].fetch_or(1 << level, SeqCst);
+        Ok(())
+    }
+
+    /// True if some level of `side` may hold entries.
+    pub(crate) fn maybe_any(&self, side: Side) -> bool {
+        self.bits[side.index()].load(SeqCst) != 0
+    }
+
+    /// Pops the first entry of the highest non-empty level of `side`
+    /// (for `Low`, the one nearest 0).
+    pub(crate) fn pop(&self, side: Side) -> Option<Entry> {
+        let word = &self.bits[side.index()];
+        let mut skip = 0u64; // levels found empty in this call
+        loop {
+            let bits = word.load(SeqCst) & !skip;
+            if bits == 0 {
+                return None;
+            }
+            // High: the highest priority is the highest bit. Low: priority
+            // -1 is bit 0, and it ranks highest.
+            let level = match side {
+                Side::High => 63 - bits.leading_zeros() as usize,
+                Side::Low => bits.trailing_zeros() as usize,
+            };
+            let lane = self.lane(side, level);
+            if let Some(entry) = lane.try_pop() {
+                return Some(entry);
+            }
+            word.fetch_and(!(1 << level), SeqCst);
+            if let Some(entry) = lane.try_pop() {
+                // More may follow it: the level stays marked.
+                word.fetch_or(1 << level, SeqCst);
+                return Some(entry);
+            }
+            skip |= 1 << level;
+        }
+    }
+
+    /// Every entry of every level (for shutdown). Bits are cleared first,
+    /// so a push racing this re-marks its level.
+    pub(crate) fn take_all(&self) -> Vec<Entry> {
+        let mut all = Vec::new();
+        for side in [Side::High, Side::Low] {
+            self.bits[side.index()].store(0, SeqCst);
+            for level in 0..SPAN as usize {
+                if let Some(lane) = self.existing(side, level) {
+                    all.extend(std::iter::from_fn(|| lane.try_pop()));
+                }
+            }
+        }
+        all
+    }
+
+    #[cfg(not(loom))]
+    fn existing(&self, side: Side, level: usize) -> Option<&Lane<Entry>> {
+        self.slots[side.index()][level].get()
+    }
+
+    #[cfg(loom)]
+    fn existing(&self, side: Side, level: usize) -> Option<&Lane<Entry>> {
+        Some(&self.slots[side.index()][level])
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod test {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::task::cell::{Cell, Header, Run};
+    use crate::task::state::QUEUED;
+
+    fn task(priority: i32) -> Entry {
+        let cell: Arc<dyn Run> = Cell::new(Header::new(None, priority, QUEUED, None), || ());
+        Entry::Task(cell)
+    }
+
+    fn priority_of(entry: &Entry) -> i32 {
+        match entry {
+            Entry::Task(task) => task.header().priority,
+            _ => unreachable!("only tasks are pushed here"),
+        }
+    }
+
+    #[test]
+    fn levels_cover_the_span_and_nothing_else() {
+        assert_eq!(PriorityLanes::place(1), Some((Side::High, 0)));
+        assert_eq!(
+            PriorityLanes::place(SPAN - 1),
+            Some((Side::High, SPAN as usize - 2))
+        );
+        assert_eq!(PriorityLanes::place(-1), Some((Side::Low, 0)));
+        assert_eq!(
+            PriorityLanes::place(-SPAN),
+            Some((Side::Low, SPAN as usize - 1))
+        );
+        for outside in [0, SPAN, -SPAN - 1, i32::MAX, i32::MIN] {
+            assert_eq!(PriorityLanes::place(outside), None, "{outside}");
+        }
+        let levels = PriorityLanes::new();
+        assert!(levels.push(0, task(0)).is_err());
+        assert!(levels.push(i32::MAX, task(i32::MAX)).is_err());
+    }
+
+    #[test]
+    fn pops_highest_first_and_nearest_zero_first_below() {
+        let levels = PriorityLanes::new();
+        for p in [3, -2, 9, -1, 3, -40, 1] {
+            assert!(levels.push(p, task(p)).is_ok());
+        }
+        let high: Vec<_> = std::iter::from_fn(|| levels.pop(Side::High))
+            .map(|e| priority_of(&e))
+            .collect();
+        assert_eq!(high, [9, 3, 3, 1]);
+        assert!(!levels.maybe_any(Side::High), "empty levels are unmarked");
+        let low: Vec<_> = std::iter::from_fn(|| levels.pop(Side::Low))
+            .map(|e| priority_of(&e))
+            .collect();
+        assert_eq!(low, [-1, -2, -40]);
+    }
+
+    #[test]
+    fn take_all_empties_every_level() {
+        let levels = PriorityLanes::new();
+        for p in [5, -5, 5] {
+            assert!(levels.push(p, task(p)).is_ok());
+        }
+        assert_eq!(levels.take_all().len(), 3);
+        assert!(levels.pop(Side::High).is_none() && levels.pop(Side::Low).is_none());
+    }
+}
