@@ -70,7 +70,7 @@ impl PriorityLanes {
     fn place(priority: i32) -> Option<(Side, usize)> {
         match priority {
             1..SPAN => Some((Side::High, (priority - 1) as usize)),
-            p if p < 0 && p >= -SPAN => Some((Side::Low, (-p - 1) as usize)),
+            p if (-SPAN..0).contains(&p) => Some((Side::Low, (-p - 1) as usize)),
             _ => None,
         }
     }
