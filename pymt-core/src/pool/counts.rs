@@ -17,6 +17,12 @@ use crate::sync::{AtomicBool, AtomicU64, AtomicUsize};
 #[repr(align(128))]
 pub(crate) struct Padded<T>(T);
 
+impl<T> Padded<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Padded(value)
+    }
+}
+
 impl<T> Deref for Padded<T> {
     type Target = T;
 

@@ -12,6 +12,7 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
+use super::counts::Padded;
 use super::entry::Entry;
 use super::lane::Lane;
 use crate::sync::AtomicU64;
@@ -52,7 +53,8 @@ pub(crate) struct PriorityLanes {
     /// `High` levels: index `p - 1` for priority `p`; `Low`: `-p - 1`.
     slots: [Box<[Slot]>; 2],
     /// Bit `i` of word `side`: level `i` of that side may hold entries.
-    bits: [AtomicU64; 2],
+    /// On a line of its own: read by every pop, written by ranked pushes.
+    bits: Padded<[AtomicU64; 2]>,
 }
 
 impl PriorityLanes {
@@ -62,7 +64,7 @@ impl PriorityLanes {
         let slots = || (0..SPAN).map(|_| Slot::new()).collect::<Box<[Slot]>>();
         PriorityLanes {
             slots: [slots(), slots()],
-            bits: [AtomicU64::new(0), AtomicU64::new(0)],
+            bits: Padded::new([AtomicU64::new(0), AtomicU64::new(0)]),
         }
     }
 

@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use super::counts::{Counts, Levels};
+use super::counts::{Counts, Levels, Padded};
 use super::entry::{Entry, Job};
 use super::lane::Lane;
 use super::priority_lanes::{PriorityLanes, Side};
@@ -149,7 +149,8 @@ pub(crate) struct Shared {
     /// `wait_completion`, `drain`, `join`, `shutdown` wait here.
     state_cv: Condvar,
     counts: Counts,
-    totals: Totals,
+    /// Written per finished body: kept off the lines that are only read.
+    totals: Padded<Totals>,
 }
 
 impl Shared {
@@ -173,7 +174,7 @@ impl Shared {
             space_cv: Condvar::new(),
             state_cv: Condvar::new(),
             counts: Counts::default(),
-            totals: Totals::default(),
+            totals: Padded::default(),
         });
         shared.sync_mirrors(&shared.lock());
         for _ in 0..min {
