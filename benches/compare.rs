@@ -152,7 +152,7 @@ impl Config {
         } else {
             Config {
                 quick,
-                reps: 7,
+                reps: 11,
                 spawns: 2_000,
                 jobs: 1_000_000,
                 handles: 1_000_000,

@@ -94,6 +94,8 @@ pub(crate) struct Counts {
     pub(crate) load: Padded<Load>,
     /// Workers blocked (or about to block) on the lane.
     pub(crate) idle: Padded<AtomicUsize>,
+    /// Wake tokens pushed into the lane and not yet popped.
+    pub(crate) tokens: Padded<AtomicUsize>,
     pub(crate) ranked: Padded<Ranked>,
     pub(crate) cold: Padded<Cold>,
 }

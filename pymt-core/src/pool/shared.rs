@@ -344,8 +344,11 @@ impl Shared {
     fn after_push(self: &Arc<Self>, ranked: bool) {
         sync::handshake();
         let idle = self.counts.idle.load(SeqCst);
-        if ranked && idle > 0 {
-            self.lane.push(Entry::Wake);
+        // One token per idle worker at most: a token still in the lane
+        // wakes a worker that then finds this entry too (its pop comes
+        // after our push in the SeqCst order, or we would not have seen it).
+        if ranked && idle > self.counts.tokens.load(SeqCst) {
+            self.wake_workers(1);
         }
         if self.counts.cold.can_grow.load(SeqCst) && self.queued() > idle {
             self.grow();
@@ -398,6 +401,7 @@ impl Shared {
     }
 
     fn wake_workers(&self, n: usize) {
+        self.counts.tokens.fetch_add(n, SeqCst);
         for _ in 0..n {
             self.lane.push(Entry::Wake);
         }
@@ -663,7 +667,9 @@ impl Shared {
             Runner::Inline => self.finished(),
         };
         match entry {
-            Entry::Wake => {}
+            Entry::Wake => {
+                self.counts.tokens.fetch_sub(1, SeqCst);
+            }
             Entry::Task(task) if cancel => {
                 if task.header().state.claim_pending().is_some() {
                     self.unqueued();
@@ -924,7 +930,10 @@ impl Shared {
                     claimed.push(Entry::Task(task));
                 }
                 Entry::Job(job) => claimed.push(Entry::Job(job)),
-                Entry::Task(_) | Entry::Wake => {}
+                Entry::Wake => {
+                    self.counts.tokens.fetch_sub(1, SeqCst);
+                }
+                Entry::Task(_) => {}
             }
         }
         self.wake_workers(st.workers);
