@@ -34,12 +34,9 @@ pub(crate) use std::{
 #[cfg(loom)]
 pub(crate) use self::logical_time::Instant;
 #[cfg(loom)]
-pub(crate) use loom::{
-    hint::spin_loop,
-    sync::{
-        atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
-        Condvar, Mutex, MutexGuard,
-    },
+pub(crate) use loom::sync::{
+    atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
+    Condvar, Mutex, MutexGuard,
 };
 
 /// Marks the middle of a store-then-load pair whose correctness rests on

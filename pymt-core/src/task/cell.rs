@@ -19,20 +19,44 @@ use super::state::{AtomicState, TaskId, CANCELLED, PANICKED, REJECTED, SUCCEEDED
 use crate::error::TaskError;
 use crate::limiter::Permit;
 use crate::pool::shared::Shared;
-use crate::sync::{
-    spin_loop, thread_local, AtomicBool, AtomicU32, Condvar, Instant, Mutex, MutexGuard,
-};
+use crate::sync::{thread_local, AtomicBool, AtomicU32, Condvar, Instant, Mutex, MutexGuard};
 use crate::unwind;
 use crate::wait::signal::Signal;
 
-/// How many times a waiter re-checks the state before parking: enough to
-/// catch a result that is microseconds away without burning a core.
+/// How a waiter backs off before parking, as crossbeam's channels do:
+/// spins doubling up to 2^SPIN_STEPS, then up to YIELD_STEPS yields (which
+/// let the thread finishing the task run on a busy core), then it parks.
+/// Enough to catch a result that is microseconds away without burning a
+/// core; bounded, so a long wait is a real sleep.
 #[cfg(not(loom))]
-const SPIN_LIMIT: u32 = 200;
+const SPIN_STEPS: u32 = 6;
+#[cfg(not(loom))]
+const YIELD_STEPS: u32 = 4;
+
+/// Re-checks `is_final` with the backoff above; true once it holds.
+#[cfg(not(loom))]
+fn backoff_until(is_final: impl Fn() -> bool) -> bool {
+    for step in 0..=SPIN_STEPS + YIELD_STEPS {
+        if is_final() {
+            return true;
+        }
+        if step <= SPIN_STEPS {
+            for _ in 0..1u32 << step {
+                crate::sync::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    is_final()
+}
+
 /// Under loom one check covers the fast path; more would only multiply the
 /// interleavings to explore.
 #[cfg(loom)]
-const SPIN_LIMIT: u32 = 1;
+fn backoff_until(is_final: impl Fn() -> bool) -> bool {
+    is_final()
+}
 
 /// What every task carries besides its result type.
 pub(crate) struct Header {
@@ -398,11 +422,8 @@ where
 {
     fn wait(&self, deadline: Option<Instant>) -> bool {
         let header = &self.header;
-        for _ in 0..SPIN_LIMIT {
-            if header.state.is_final() {
-                return true;
-            }
-            spin_loop();
+        if backoff_until(|| header.state.is_final()) {
+            return true;
         }
         let mut slot = self.lock();
         while !slot.stage.is_final() {
