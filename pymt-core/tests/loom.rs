@@ -563,3 +563,32 @@ fn pool_execute_vs_shutdown() {
     });
     coverage.assert_saw(&["refused", "ran", "cancelled"]);
 }
+
+/// One submitter queues a ranked task, then a priority-0 one, while the
+/// only worker is live: the two go to different lock-free queues, so the
+/// worker may find the ranked side empty, and then pop the priority-0
+/// entry pushed meanwhile. It must still start the ranked task first: it
+/// re-checks the ranked side after every pop from the main lane and holds
+/// the entry it took. (Without that re-check this model fails.)
+#[test]
+fn pool_ranked_then_plain_keep_their_order() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (high, plain) = (Arc::clone(&order), Arc::clone(&order));
+        let first = pool.submit_with_priority(5, move || high.lock().unwrap().push(5));
+        let second = pool.submit(move || plain.lock().unwrap().push(0));
+        assert_eq!(second.join(), Ok(()));
+        assert_eq!(first.join(), Ok(()));
+        assert_eq!(*order.lock().unwrap(), [5, 0]);
+        assert!(pool.join(Duration::MAX));
+        seen.saw("ordered");
+    });
+    coverage.assert_saw(&["ordered"]);
+}
