@@ -2,8 +2,9 @@
 //! machine (complete vs cancel vs wait, listeners, permits), the limiter
 //! (acquire, release, timeout, FIFO handoff), the handoff from a submitter
 //! to an idle worker (through the lock-free lane, and through the ranked
-//! queue with its wake token), and around it a nested wait, a submit racing
-//! `Pool::join` and a handle-less job racing `Pool::shutdown`.
+//! queue with its wake token), the order of a ranked and a plain
+//! submission racing a live worker, and around it a nested wait, a submit
+//! racing `Pool::join` and a handle-less job racing `Pool::shutdown`.
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
