@@ -54,7 +54,7 @@ impl RankedQueue {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod test {
     use std::sync::Arc;
 
