@@ -27,15 +27,18 @@ impl DaemonSlot {
         }
     }
 
+    /// Where the next call runs. The per-call check is one atomic load
+    /// (the worker's closed flag), under a read lock that `join_daemons`
+    /// needs in order to take the worker out.
     pub(crate) fn target(&'static self) -> Target {
         if let Some(worker) = &*self.worker.read().unwrap_or_else(PoisonError::into_inner) {
-            if worker.is_alive() {
+            if worker.accepts_work() {
                 return worker.target();
             }
         }
         let mut slot = self.worker.write().unwrap_or_else(PoisonError::into_inner);
         match &*slot {
-            Some(worker) if worker.is_alive() => worker.target(),
+            Some(worker) if worker.accepts_work() => worker.target(),
             _ => {
                 let worker = Worker::builder().name(self.name).build();
                 let target = worker.target();

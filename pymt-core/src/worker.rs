@@ -213,6 +213,12 @@ impl Worker {
         self.shared.lifecycle() == Lifecycle::Open && self.shared.has_workers()
     }
 
+    /// Not yet stopped or joined: one atomic load, for per-call checks.
+    #[inline]
+    pub(crate) fn accepts_work(&self) -> bool {
+        !self.shared.is_closed()
+    }
+
     /// The name given to the builder, if any.
     ///
     /// ```
