@@ -1,10 +1,10 @@
-//! The ranked part of a pool's queue: entries of non-zero priority.
+//! The locked part of a pool's queue: entries of outlying priorities,
+//! outside the lock-free levels of `priority_lanes.rs`.
 //!
 //! Order contract: higher priority first; equal priorities in submission
-//! order (a sequence number breaks ties, never luck). Priority 0, the
-//! default, does not come here: it takes the lock-free FIFO lane
-//! (`lane.rs`); workers take positive priorities before the lane and
-//! negative ones after it.
+//! order (one FIFO per priority). Priority 0, the default, never comes
+//! here: it takes the pool's main lane (`lane.rs`); workers take positive
+//! priorities before that lane and negative ones after it.
 
 use std::collections::{BTreeMap, VecDeque};
 
