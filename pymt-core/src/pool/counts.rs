@@ -37,16 +37,16 @@ const ACTIVE_BITS: u64 = ONE_QUEUED - 1;
 
 /// Queued and active counts read at one instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Levels {
+pub(crate) struct Occupancy {
     /// Live queued entries, lane and ranked (stale task entries excluded).
     pub(crate) queued: usize,
     /// Bodies running now, inline runs included.
     pub(crate) active: usize,
 }
 
-impl Levels {
-    fn of(word: u64) -> Levels {
-        Levels {
+impl Occupancy {
+    fn of(word: u64) -> Occupancy {
+        Occupancy {
             queued: (word >> 32) as usize,
             active: (word & ACTIVE_BITS) as usize,
         }
@@ -59,8 +59,8 @@ impl Levels {
 pub(crate) struct Load(AtomicU64);
 
 impl Load {
-    pub(crate) fn get(&self) -> Levels {
-        Levels::of(self.0.load(SeqCst))
+    pub(crate) fn get(&self) -> Occupancy {
+        Occupancy::of(self.0.load(SeqCst))
     }
 
     /// An entry was queued.
@@ -69,22 +69,22 @@ impl Load {
     }
 
     /// A queued entry starts running; returns the levels after.
-    pub(crate) fn started(&self) -> Levels {
+    pub(crate) fn started(&self) -> Occupancy {
         // Adds one active and removes one queued in one step (wrapping:
         // the queued half is at least one, so no borrow crosses halves).
         let delta = 1u64.wrapping_sub(ONE_QUEUED);
-        Levels::of(self.0.fetch_add(delta, SeqCst).wrapping_add(delta))
+        Occupancy::of(self.0.fetch_add(delta, SeqCst).wrapping_add(delta))
     }
 
     /// A queued entry left without running (cancelled, rejected); returns
     /// the levels after.
-    pub(crate) fn unqueued(&self) -> Levels {
-        Levels::of(self.0.fetch_sub(ONE_QUEUED, SeqCst) - ONE_QUEUED)
+    pub(crate) fn unqueued(&self) -> Occupancy {
+        Occupancy::of(self.0.fetch_sub(ONE_QUEUED, SeqCst) - ONE_QUEUED)
     }
 
     /// A body ended; returns the levels after.
-    pub(crate) fn finished(&self) -> Levels {
-        Levels::of(self.0.fetch_sub(1, SeqCst) - 1)
+    pub(crate) fn finished(&self) -> Occupancy {
+        Occupancy::of(self.0.fetch_sub(1, SeqCst) - 1)
     }
 }
 
@@ -143,28 +143,28 @@ mod test {
         load.queued();
         assert_eq!(
             load.get(),
-            Levels {
+            Occupancy {
                 queued: 2,
                 active: 0
             }
         );
         assert_eq!(
             load.started(),
-            Levels {
+            Occupancy {
                 queued: 1,
                 active: 1
             }
         );
         assert_eq!(
             load.unqueued(),
-            Levels {
+            Occupancy {
                 queued: 0,
                 active: 1
             }
         );
         assert_eq!(
             load.finished(),
-            Levels {
+            Occupancy {
                 queued: 0,
                 active: 0
             }

@@ -25,7 +25,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use super::counts::{Counts, Levels, Padded};
+use super::counts::{Counts, Occupancy, Padded};
 use super::entry::{Entry, Job};
 use super::lane::Lane;
 use super::priority_lanes::PriorityLanes;
@@ -207,12 +207,12 @@ impl Shared {
         self.counts.cold.closed.load(SeqCst)
     }
 
-    fn levels(&self) -> Levels {
+    fn occupancy(&self) -> Occupancy {
         self.counts.load.get()
     }
 
     fn queued(&self) -> usize {
-        self.levels().queued
+        self.occupancy().queued
     }
 
     // ===== submission =====
@@ -442,7 +442,7 @@ impl Shared {
     }
 
     /// A queued entry starts running (popped, or claimed inline).
-    fn started(&self) -> Levels {
+    fn started(&self) -> Occupancy {
         let after = self.counts.load.started();
         self.left_queue(after);
         after
@@ -455,7 +455,7 @@ impl Shared {
     }
 
     /// Wake-ups owed when a live entry leaves the queue.
-    fn left_queue(&self, after: Levels) {
+    fn left_queue(&self, after: Occupancy) {
         sync::handshake();
         if self.counts.cold.space_sleepers.load(SeqCst) > 0 {
             let _st = self.lock();
@@ -562,8 +562,8 @@ impl Shared {
 
     /// Nothing queued, and nothing running but `own` bodies.
     fn settled(&self, own: usize) -> bool {
-        let levels = self.levels();
-        levels.queued == 0 && levels.active <= own
+        let now = self.occupancy();
+        now.queued == 0 && now.active <= own
     }
 
     /// Tasks this thread itself is running for this pool (a worker waiting
@@ -717,7 +717,7 @@ impl Shared {
         self.cancel_queued();
         let st = self.lock();
         self.wait_state(st, deadline, |st| {
-            self.levels().active <= own_active && st.workers <= own_workers
+            self.occupancy().active <= own_active && st.workers <= own_workers
         })
         .1
     }
@@ -768,11 +768,11 @@ impl Shared {
 
     pub(crate) fn snapshot(&self) -> Snapshot {
         let workers = self.lock().workers;
-        let levels = self.levels();
+        let now = self.occupancy();
         Snapshot {
             workers,
-            active: levels.active,
-            queued: levels.queued,
+            active: now.active,
+            queued: now.queued,
             completed: self.totals.completed.load(Relaxed),
             panicked: self.totals.panicked.load(Relaxed),
             cancelled: self.totals.cancelled.load(Relaxed),

@@ -64,17 +64,16 @@ impl Shared {
                     break;
                 }
             }
-            if let Some(entry) = self.next_entry(&mut held) {
-                leave_idle(&mut idle);
-                self.run_entry(entry, Runner::Worker, &mut streak);
-                continue;
-            }
-            // Announce idleness, then look once more before blocking: a
-            // ranked push made meanwhile is found here, or its author sees
-            // us idle and pushes a token (closes and resizes always do).
-            self.go_idle(&mut streak, &mut idle);
-            sync::handshake();
-            if let Some(entry) = self.next_entry(&mut held) {
+            // With nothing found, announce idleness and look once more
+            // before blocking: a ranked push made meanwhile is found then,
+            // or its author sees us idle and pushes a token (closes and
+            // resizes always do).
+            let next = self.next_entry(&mut held).or_else(|| {
+                self.go_idle(&mut streak, &mut idle);
+                sync::handshake();
+                self.next_entry(&mut held)
+            });
+            if let Some(entry) = next {
                 leave_idle(&mut idle);
                 self.run_entry(entry, Runner::Worker, &mut streak);
                 continue;
