@@ -79,6 +79,16 @@ impl Coverage {
     }
 }
 
+/// A pool of exactly one worker, started up front (so it is idle, or going
+/// idle, when the model's first submission arrives).
+fn one_worker_pool() -> Pool {
+    Pool::builder()
+        .min_workers(1)
+        .max_workers(1)
+        .build()
+        .unwrap()
+}
+
 /// A limiter that lives for the rest of the process, as `#[limiter]`'s do
 /// (deferred launches need `&'static`). One small leak per execution.
 fn leaked_limiter(permits: usize) -> &'static Limiter {
@@ -364,11 +374,7 @@ fn worker_handoff_to_idle_worker() {
 #[test]
 fn pool_two_submitters_one_worker() {
     model(|| {
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = one_worker_pool();
         let runs = Arc::new(AtomicUsize::new(0));
         let submit = |pool: &Pool, runs: &Arc<AtomicUsize>| {
             let runs = Arc::clone(runs);
@@ -398,11 +404,7 @@ fn pool_handoff_vs_cancel() {
     let coverage = Coverage::default();
     let seen = coverage.clone();
     model(move || {
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = one_worker_pool();
         let task = pool.submit(|| 5);
         let canceller = {
             let task = task.clone();
@@ -473,11 +475,7 @@ fn pool_submit_vs_join() {
     let coverage = Coverage::default();
     let seen = coverage.clone();
     model(move || {
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = one_worker_pool();
         let joiner = {
             let pool = pool.clone();
             thread::spawn(move || pool.join(Duration::MAX))
@@ -504,11 +502,7 @@ fn pool_submit_vs_join() {
 #[test]
 fn pool_ranked_push_to_idle_worker() {
     model(|| {
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = one_worker_pool();
         // Under loom, priorities -8..=8 have lock-free levels; 50 is an
         // outlier that goes through the inbox and the locked queue.
         for priority in [5, -5, 50] {
@@ -531,11 +525,7 @@ fn pool_execute_vs_shutdown() {
     let coverage = Coverage::default();
     let seen = coverage.clone();
     model(move || {
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = one_worker_pool();
         let stopper = {
             let pool = pool.clone();
             thread::spawn(move || pool.shutdown(Duration::MAX))
@@ -576,11 +566,7 @@ fn pool_ranked_then_plain_keep_their_order() {
     let coverage = Coverage::default();
     let seen = coverage.clone();
     model(move || {
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = one_worker_pool();
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         let (high, plain) = (Arc::clone(&order), Arc::clone(&order));
         let first = pool.submit_with_priority(5, move || high.lock().unwrap().push(5));
