@@ -17,6 +17,9 @@
 //! - Every task ends in exactly one of `Succeeded`, `Panicked`, `Cancelled`
 //!   or `Rejected`; no handle waits forever because of a shutdown, a
 //!   timeout, a panic or a dropped pool.
+//! - A panic in user code (a body, a callback, a `Drop` of a closure, a
+//!   value or a panic payload) is contained: it never kills a worker or
+//!   leaves a task unfinished.
 //! - Waiting never deadlocks a pool: a worker that waits on a task still
 //!   queued in its own pool runs that task itself.
 //! - A panic nobody read is logged once (through `log`) when its last handle
@@ -31,6 +34,7 @@ mod report;
 mod daemon;
 mod deadline;
 mod error;
+mod executor;
 mod limiter;
 mod pool;
 mod task;

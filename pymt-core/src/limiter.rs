@@ -128,7 +128,8 @@ impl Limiter {
     ///
     /// # Panics
     ///
-    /// If `permits` is 0 (in a `static`, this is a compile-time error).
+    /// If `permits` is 0, or above `isize::MAX` (the counter's top bit is a
+    /// flag); in a `static`, either is a compile-time error.
     ///
     /// ```
     /// # use pymt_core as pymt;
@@ -138,6 +139,10 @@ impl Limiter {
     #[track_caller]
     pub const fn new(permits: usize) -> Self {
         assert!(permits > 0, "a Limiter needs at least one permit");
+        assert!(
+            permits < QUEUED,
+            "a Limiter holds at most isize::MAX permits"
+        );
         Limiter {
             capacity: permits,
             semaphore: OnceLock::new(),
@@ -237,21 +242,10 @@ impl Limiter {
             }
             waiters.push_back(Waiter::Thread(Arc::clone(&waiter)));
         }
-        loop {
-            if waiter.granted.load(Ordering::Acquire) {
-                return Some(Permit::new(Arc::clone(semaphore)));
-            }
-            match deadline {
-                None => thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return self.abandon(&waiter);
-                    }
-                    thread::park_timeout(deadline - now);
-                }
-            }
+        if crate::deadline::park_until(deadline, || waiter.granted.load(Ordering::Acquire)) {
+            return Some(Permit::new(Arc::clone(semaphore)));
         }
+        self.abandon(&waiter)
     }
 
     /// A timed-out waiter leaves the queue, unless a permit reached it first.

@@ -20,6 +20,12 @@
 //! or a `TaskContext` — holds only the header (id, name, priority, state),
 //! which borrows nothing; the claim that would touch the closure fails on a
 //! final state. Handles (`ScopedTask<'scope, T>`) cannot outlive `'scope`.
+//!
+//! `finish` must not unwind: an unwinding scope would return while a later
+//! member still runs. Everything it calls contains user panics (bodies,
+//! values' and payloads' `Drop`s, see `unwind.rs`), and it runs under
+//! `unwind::or_abort`, so a panic nobody foresaw aborts the process rather
+//! than break the invariant, as in `std::thread::scope`.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -28,10 +34,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::TaskError;
 use crate::limiter::Permit;
-use crate::task::cell::{Cell, Completion, Header, Run, TaskCell};
+use crate::task::cell::{Cell, Completion, Run, TaskCell};
+use crate::task::header::Header;
 use crate::task::launch::{self, Target};
-use crate::task::state::{TaskId, TaskState, QUEUED};
+use crate::task::state::{Start, TaskId, TaskState};
+use crate::task::task_ref::TaskRef;
 use crate::task::{handle, Task};
+use crate::unwind;
 
 /// Runs `f` with a scope on `target`; see [`Pool::scope`](crate::Pool::scope).
 pub(crate) fn run<'env, F, R>(target: Target, f: F) -> R
@@ -45,7 +54,9 @@ where
         env: PhantomData,
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
-    scope.finish();
+    // Unwinding out of here would return while tasks still borrow the
+    // caller's stack: abort instead, as `std::thread::scope` does.
+    unwind::or_abort("Pool::scope finishing its tasks", || scope.finish());
     match outcome {
         Ok(value) => value,
         Err(payload) => panic::resume_unwind(payload),
@@ -110,7 +121,7 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let header = Header::new(None, priority, QUEUED, self.target.executor());
+        let header = Header::new(None, priority, Start::Queued, self.target.executor());
         let cell: Arc<ScopedCell<'scope, T, F>> = Arc::new(ScopedCell {
             cell: Cell::unshared(header, f),
             scope: PhantomData,
@@ -130,7 +141,7 @@ impl<'scope> Scope<'scope, '_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&run));
-        launch::dispatch(run, priority, &self.target);
+        launch::dispatch(TaskRef::new(run), &self.target);
         ScopedTask {
             task,
             scope: PhantomData,
@@ -147,7 +158,7 @@ impl<'scope> Scope<'scope, '_> {
                 return;
             }
             for member in &batch {
-                if !handle::help(&**member, || Arc::clone(member)) {
+                if !handle::help(&**member, || TaskRef::new(Arc::clone(member))) {
                     member.wait_final();
                 }
             }
@@ -180,8 +191,8 @@ impl<T: Send, F: FnOnce() -> T + Send> Run for ScopedCell<'_, T, F> {
         self.cell.header()
     }
 
-    fn run_claimed(&self) {
-        self.cell.run_claimed();
+    fn run_started(&self) {
+        self.cell.run_started();
     }
 
     fn abort_claimed(&self, error: TaskError) {
@@ -190,6 +201,10 @@ impl<T: Send, F: FnOnce() -> T + Send> Run for ScopedCell<'_, T, F> {
 
     fn set_permit(&self, permit: Permit) -> Option<Permit> {
         self.cell.set_permit(permit)
+    }
+
+    fn take_permit(&self) -> Option<Permit> {
+        self.cell.take_permit()
     }
 
     fn wait_final(&self) {

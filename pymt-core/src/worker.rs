@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::pool::shared::{Config, Lifecycle, RunningTasks, Shared};
+use crate::executor::config::{Config, ThreadNaming};
+use crate::executor::{Executor, Lifecycle, RunningTasks};
 use crate::task::launch::{self, Spec, Target};
 use crate::task::Task;
 
@@ -27,7 +28,7 @@ use crate::task::Task;
 /// ```
 pub struct Worker {
     name: Option<String>,
-    shared: Arc<Shared>,
+    executor: Arc<Executor>,
 }
 
 /// Settings for a [`Worker`]; see [`Worker::builder`].
@@ -80,18 +81,18 @@ impl WorkerBuilder {
             .name
             .clone()
             .unwrap_or_else(|| format!("pymt-worker-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
-        let shared = Shared::new(Config {
+        let executor = Executor::new(Config {
             name: thread_name,
             min_workers: 1,
             max_workers: 1,
             idle_timeout: None,
             stack_size: self.stack_size,
             queue_capacity: None,
-            single_thread: true,
+            thread_naming: ThreadNaming::Exact,
         });
         Worker {
             name: self.name,
-            shared,
+            executor,
         }
     }
 }
@@ -166,11 +167,11 @@ impl Worker {
     where
         F: FnOnce() + Send + 'static,
     {
-        crate::pool::execute_on(&self.shared, f)
+        crate::pool::execute_on(&self.executor, f)
     }
 
     pub(crate) fn target(&self) -> Target {
-        Target::Pool(Arc::clone(&self.shared))
+        Target::Executor(Arc::clone(&self.executor))
     }
 
     /// Returns at once: the running task finishes, queued ones are
@@ -184,7 +185,7 @@ impl Worker {
     /// assert_eq!(w.submit(|| 1).join(), Err(pymt::TaskError::Rejected));
     /// ```
     pub fn stop(&self) {
-        self.shared
+        self.executor
             .shutdown(Duration::ZERO, RunningTasks::LetFinish);
     }
 
@@ -200,7 +201,7 @@ impl Worker {
     /// assert_eq!(t.join(), Ok(1));
     /// ```
     pub fn join(&self, timeout: Duration) -> bool {
-        self.shared.join(timeout)
+        self.executor.join(timeout)
     }
 
     /// True while the worker accepts work and its thread runs.
@@ -210,13 +211,13 @@ impl Worker {
     /// assert!(pymt::Worker::new().is_alive());
     /// ```
     pub fn is_alive(&self) -> bool {
-        self.shared.lifecycle() == Lifecycle::Open && self.shared.has_workers()
+        self.executor.lifecycle() == Lifecycle::Open && self.executor.has_workers()
     }
 
     /// Not yet stopped or joined: one atomic load, for per-call checks.
     #[inline]
     pub(crate) fn accepts_work(&self) -> bool {
-        !self.shared.is_closed()
+        !self.executor.is_closed()
     }
 
     /// The name given to the builder, if any.
@@ -238,7 +239,7 @@ impl Default for Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        self.shared.detach();
+        self.executor.detach();
     }
 }
 

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::registry;
-use super::shared::{Config, Shared};
+use crate::executor::config::{Config, ThreadNaming};
+use crate::executor::Executor;
 use super::Pool;
 use crate::error::BuildError;
 
@@ -248,14 +249,14 @@ struct Validated {
 
 impl Validated {
     fn start(self, name: String) -> Pool {
-        Pool::start(Shared::new(Config {
+        Pool::start(Executor::new(Config {
             name,
             min_workers: self.min,
             max_workers: self.max,
             idle_timeout: Some(self.idle_timeout),
             stack_size: self.stack_size,
             queue_capacity: self.queue_capacity,
-            single_thread: false,
+            thread_naming: ThreadNaming::Numbered,
         }))
     }
 }

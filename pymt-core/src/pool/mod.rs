@@ -2,21 +2,15 @@
 //! named pools.
 
 pub(crate) mod builder;
-mod counts;
-pub(crate) mod entry;
-mod lane;
-mod priority_lanes;
-pub(crate) mod queue;
 pub(crate) mod registry;
-pub(crate) mod shared;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use self::builder::PoolBuilder;
-use self::entry::{Entry, Job};
-use self::shared::{Blocking, Refusal, RunningTasks, Shared};
+use crate::executor::queue::{Entry, Job};
+use crate::executor::{Admission, Executor, Refusal, RunningTasks};
 use crate::error::SubmitError;
 use crate::scope::Scope;
 use crate::task::launch::{self, Spec, Target};
@@ -47,12 +41,12 @@ pub struct Pool {
 
 /// Owned by every `Pool` clone; its drop (the last handle's) detaches.
 struct Handle {
-    shared: Arc<Shared>,
+    executor: Arc<Executor>,
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        self.shared.detach();
+        self.executor.detach();
     }
 }
 
@@ -108,23 +102,23 @@ impl Pool {
         PoolBuilder::new()
     }
 
-    pub(crate) fn start(shared: Arc<Shared>) -> Pool {
+    pub(crate) fn start(executor: Arc<Executor>) -> Pool {
         Pool {
-            handle: Arc::new(Handle { shared }),
+            handle: Arc::new(Handle { executor }),
         }
     }
 
-    fn shared(&self) -> &Arc<Shared> {
-        &self.handle.shared
+    fn executor(&self) -> &Arc<Executor> {
+        &self.handle.executor
     }
 
     pub(crate) fn same_pool(&self, other: &Pool) -> bool {
-        Arc::ptr_eq(self.shared(), other.shared())
+        Arc::ptr_eq(self.executor(), other.executor())
     }
 
     #[inline]
     pub(crate) fn target(&self) -> Target {
-        Target::Pool(Arc::clone(self.shared()))
+        Target::Executor(Arc::clone(self.executor()))
     }
 
     /// True once the pool stopped accepting work (joined, shut down).
@@ -139,7 +133,7 @@ impl Pool {
     /// ```
     #[inline]
     pub fn is_closed(&self) -> bool {
-        self.shared().is_closed()
+        self.executor().is_closed()
     }
 
     /// Runs `f` on the pool at priority 0. Blocks while a bounded queue is
@@ -230,7 +224,7 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        launch::try_submit(spec, self.shared(), f)
+        launch::try_submit(spec, self.executor(), f)
     }
 
     /// Runs `f` on the pool at priority 0 without a handle: fire and forget,
@@ -276,7 +270,7 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        execute_on(self.shared(), f)
+        execute_on(self.executor(), f)
     }
 
     /// One task per item, in input order.
@@ -355,7 +349,7 @@ impl Pool {
     /// assert_eq!(pool.stats().queued, 0);
     /// ```
     pub fn wait_completion(&self, timeout: Duration) -> bool {
-        self.shared().wait_completion(timeout)
+        self.executor().wait_completion(timeout)
     }
 
     /// As [`wait_completion`](Self::wait_completion), but submissions from
@@ -371,7 +365,7 @@ impl Pool {
     /// assert!(pool.drain(Duration::from_secs(10)));
     /// ```
     pub fn drain(&self, timeout: Duration) -> bool {
-        self.shared().drain(timeout)
+        self.executor().drain(timeout)
     }
 
     /// Stops accepting work, finishes queued and running tasks, stops the
@@ -389,7 +383,7 @@ impl Pool {
     /// ```
     pub fn join(&self, timeout: Duration) -> bool {
         registry::remove(self);
-        self.shared().join(timeout)
+        self.executor().join(timeout)
     }
 
     /// Stops accepting work, cancels queued tasks, asks running ones to stop
@@ -406,7 +400,7 @@ impl Pool {
     /// ```
     pub fn shutdown(&self, timeout: Duration) -> bool {
         registry::remove(self);
-        self.shared().shutdown(timeout, RunningTasks::RequestStop)
+        self.executor().shutdown(timeout, RunningTasks::RequestStop)
     }
 
     /// Resizes the pool (values below 1 count as 1; `min_workers` is lowered
@@ -420,7 +414,7 @@ impl Pool {
     /// assert_eq!(pool.max_workers(), 3);
     /// ```
     pub fn set_max_workers(&self, max: usize) {
-        self.shared().set_max_workers(max);
+        self.executor().set_max_workers(max);
     }
 
     /// The current maximum number of workers.
@@ -430,7 +424,7 @@ impl Pool {
     /// assert_eq!(pymt::Pool::builder().max_workers(5).build().unwrap().max_workers(), 5);
     /// ```
     pub fn max_workers(&self) -> usize {
-        self.shared().max_workers()
+        self.executor().max_workers()
     }
 
     /// Workers kept alive even when idle.
@@ -440,7 +434,7 @@ impl Pool {
     /// assert_eq!(pymt::Pool::builder().min_workers(1).build().unwrap().min_workers(), 1);
     /// ```
     pub fn min_workers(&self) -> usize {
-        self.shared().min_workers()
+        self.executor().min_workers()
     }
 
     /// The bound of the queue, if any.
@@ -451,7 +445,7 @@ impl Pool {
     /// assert_eq!(pymt::Pool::new().queue_capacity(), None);
     /// ```
     pub fn queue_capacity(&self) -> Option<usize> {
-        self.shared().queue_capacity()
+        self.executor().queue_capacity()
     }
 
     /// The pool's name (an automatic `pymt-pool-N` if none was given).
@@ -461,7 +455,7 @@ impl Pool {
     /// assert!(pymt::Pool::new().name().starts_with("pymt-pool-"));
     /// ```
     pub fn name(&self) -> &str {
-        self.shared().name()
+        self.executor().name()
     }
 
     /// Counts of workers and tasks right now.
@@ -471,7 +465,7 @@ impl Pool {
     /// assert_eq!(pymt::Pool::new().stats().workers, 0);
     /// ```
     pub fn stats(&self) -> PoolStats {
-        let s = self.shared().snapshot();
+        let s = self.executor().snapshot();
         PoolStats {
             workers: s.workers,
             active: s.active,
@@ -625,12 +619,12 @@ impl fmt::Debug for Pool {
 }
 
 /// `execute` for pools and dedicated workers.
-pub(crate) fn execute_on<F>(shared: &Arc<Shared>, f: F) -> Result<(), SubmitError<F>>
+pub(crate) fn execute_on<F>(executor: &Arc<Executor>, f: F) -> Result<(), SubmitError<F>>
 where
     F: FnOnce() + Send + 'static,
 {
     let entry = Entry::Job(Job::new(f));
-    let (refusal, entry) = match shared.enqueue(0, entry, Blocking::Wait) {
+    let (refusal, entry) = match executor.submit(0, entry, Admission::Wait) {
         Ok(()) => return Ok(()),
         Err(refused) => refused,
     };

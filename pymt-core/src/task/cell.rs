@@ -1,199 +1,28 @@
-//! The shared state behind a task: its header and, under one lock, its
-//! stage (closure, then outcome) with the rarely needed extras.
+//! The one allocation per task: its header and, under one lock, its slot
+//! (stage and extras). The completion protocol is in `completion.rs`, the
+//! waiting policy in `waiting.rs`.
 //!
-//! One allocation holds it all (`Arc<Cell<T, F>>`); queues see it as
-//! `Arc<dyn Run>`, handles as `Arc<dyn TaskCell<T>>` (whose outcome side is
-//! [`Completion<T>`], blind to the closure type). Every outstanding task
-//! costs this allocation, so its layout is kept tight: see the size test at
-//! the bottom.
+//! Queues see a cell as `Arc<dyn Run>` (wrapped in a [`TaskRef`]), handles
+//! as `Arc<dyn TaskCell<T>>` (whose outcome side is [`Completion<T>`],
+//! blind to the closure type). Every outstanding task costs this
+//! allocation, so its layout is kept tight: see the size test at the end.
+//!
+//! [`TaskRef`]: super::task_ref::TaskRef
 
-use std::borrow::Cow;
 use std::cell::Cell as StdCell;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::task::Waker;
 
+use super::context;
+use super::header::Header;
 use super::listener::Listener;
-use super::stage::Stage;
-use super::state::{AtomicState, TaskId, CANCELLED, PANICKED, REJECTED, SUCCEEDED};
+use super::slot::Slot;
+use super::waiting::backoff_until;
 use crate::error::TaskError;
 use crate::limiter::Permit;
-use crate::pool::shared::Shared;
-use crate::sync::{thread_local, AtomicBool, AtomicU32, Condvar, Instant, Mutex, MutexGuard};
+use crate::sync::{thread_local, Instant, Mutex, MutexGuard};
 use crate::unwind;
 use crate::wait::signal::Signal;
-
-/// How a waiter backs off before parking, as crossbeam's channels do:
-/// spins doubling up to 2^SPIN_STEPS, then up to YIELD_STEPS yields (which
-/// let the thread finishing the task run on a busy core), then it parks.
-/// Enough to catch a result that is microseconds away without burning a
-/// core; bounded, so a long wait is a real sleep.
-#[cfg(not(loom))]
-const SPIN_STEPS: u32 = 6;
-#[cfg(not(loom))]
-const YIELD_STEPS: u32 = 4;
-
-/// Re-checks `is_final` with the backoff above; true once it holds.
-#[cfg(not(loom))]
-fn backoff_until(is_final: impl Fn() -> bool) -> bool {
-    for step in 0..=SPIN_STEPS + YIELD_STEPS {
-        if is_final() {
-            return true;
-        }
-        if step <= SPIN_STEPS {
-            for _ in 0..1u32 << step {
-                crate::sync::spin_loop();
-            }
-        } else {
-            std::thread::yield_now();
-        }
-    }
-    is_final()
-}
-
-/// Under loom one check covers the fast path; more would only multiply the
-/// interleavings to explore.
-#[cfg(loom)]
-fn backoff_until(is_final: impl Fn() -> bool) -> bool {
-    is_final()
-}
-
-/// What every task carries besides its result type.
-pub(crate) struct Header {
-    pub(crate) id: TaskId,
-    pub(crate) priority: i32,
-    /// Boxed: a thin pointer costs the many unnamed tasks 8 bytes, not 24.
-    name: Option<Box<Cow<'static, str>>>,
-    pub(crate) state: AtomicState,
-    stop: AtomicBool,
-    /// Live `Task<T>` handles; when it drops to zero an unread panic is logged.
-    /// 32 bits: overflowing it takes 2^32 live handles (64 GiB of them).
-    handles: AtomicU32,
-    /// Where threads blocked on the outcome sleep. It belongs with the slot
-    /// but lives here, in what would otherwise be the header's padding.
-    cond: Condvar,
-    /// The pool or worker the task belongs to (none for a thread per task).
-    pub(crate) executor: Option<Arc<Shared>>,
-}
-
-impl Header {
-    pub(crate) fn new(
-        name: Option<Cow<'static, str>>,
-        priority: i32,
-        raw_state: u8,
-        executor: Option<Arc<Shared>>,
-    ) -> Self {
-        Header {
-            id: TaskId::next(),
-            priority,
-            name: name.map(Box::new),
-            state: AtomicState::new(raw_state),
-            stop: AtomicBool::new(false),
-            handles: AtomicU32::new(1),
-            cond: Condvar::new(),
-            executor,
-        }
-    }
-
-    /// The name given at submission, if any.
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(|name| &**name)
-    }
-
-    pub(crate) fn request_stop(&self) {
-        self.stop.store(true, Ordering::Release);
-    }
-
-    /// True if this task or its pool was asked to stop.
-    pub(crate) fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-            || self
-                .executor
-                .as_ref()
-                .is_some_and(|executor| executor.stop_requested())
-    }
-
-    pub(crate) fn add_handle(&self) {
-        if self.handles.fetch_add(1, Ordering::Relaxed) == u32::MAX {
-            // Wrapped: the count would lie about the last handle. Like `Arc`
-            // on overflow, stop rather than go on with a broken count.
-            std::process::abort();
-        }
-    }
-
-    /// Returns true when the last handle went away.
-    pub(crate) fn drop_handle(&self) -> bool {
-        self.handles.fetch_sub(1, Ordering::AcqRel) == 1
-    }
-
-    fn has_handles(&self) -> bool {
-        self.handles.load(Ordering::Acquire) > 0
-    }
-
-    /// "task#3 'name' in pool 'p'", for log lines.
-    pub(crate) fn describe(&self) -> String {
-        let mut text = self.id.to_string();
-        if let Some(name) = self.name() {
-            text.push_str(&format!(" '{name}'"));
-        }
-        match &self.executor {
-            Some(executor) => text.push_str(&format!(" in pool '{}'", executor.name())),
-            None => text.push_str(" on its own thread"),
-        }
-        text
-    }
-}
-
-/// The part of a task guarded by its lock.
-struct Slot<T, F> {
-    stage: Stage<T, F>,
-    /// What few tasks need, allocated on first use: most tasks never get a
-    /// listener, a permit or a sleeping waiter, and an empty `Vec` alone
-    /// would cost each of them 24 bytes.
-    extras: Option<Box<Extras<T>>>,
-}
-
-struct Extras<T> {
-    listeners: Vec<Listener<T>>,
-    permit: Option<Permit>,
-    /// Threads blocked on the condvar: no notify syscall when zero.
-    sleepers: u32,
-}
-
-impl<T, F> Slot<T, F> {
-    fn extras(&mut self) -> &mut Extras<T> {
-        self.extras.get_or_insert_with(Box::default)
-    }
-
-    fn has_code_listeners(&self) -> bool {
-        self.extras
-            .as_ref()
-            .is_some_and(|extras| extras.listeners.iter().any(Listener::runs_code))
-    }
-
-    fn take_listeners(&mut self) -> Vec<Listener<T>> {
-        self.extras
-            .as_mut()
-            .map(|extras| std::mem::take(&mut extras.listeners))
-            .unwrap_or_default()
-    }
-
-    fn has_sleepers(&self) -> bool {
-        self.extras
-            .as_ref()
-            .is_some_and(|extras| extras.sleepers > 0)
-    }
-}
-
-impl<T> Default for Extras<T> {
-    fn default() -> Self {
-        Extras {
-            listeners: Vec::new(),
-            permit: None,
-            sleepers: 0,
-        }
-    }
-}
 
 thread_local! {
     /// The task whose callbacks this thread is running, so a callback that
@@ -201,10 +30,11 @@ thread_local! {
     static IN_CALLBACK: StdCell<usize> = const { StdCell::new(0) };
 }
 
-struct CallbackScope(usize);
+/// Marks this thread as running the callbacks of the task at an address.
+pub(super) struct CallbackScope(usize);
 
 impl CallbackScope {
-    fn enter(address: usize) -> Self {
+    pub(super) fn enter(address: usize) -> Self {
         CallbackScope(IN_CALLBACK.with(|c| c.replace(address)))
     }
 }
@@ -225,7 +55,7 @@ pub(crate) trait Completion<T> {
     /// not final. Callers use `read`, its typed wrapper: a generic method
     /// would not be object safe.
     fn read_with(&self, f: &mut dyn FnMut(Result<&T, &TaskError>)) -> bool;
-    /// Adds a listener, or runs it now (under the lock) if already final.
+    /// Adds a listener, or runs it now (without the lock) if already final.
     fn listen(&self, listener: Listener<T>);
     /// Removes the listeners pointing at `signal` (a wait that gave up).
     fn unlisten(&self, signal: &Arc<Signal>);
@@ -245,24 +75,27 @@ impl<T> dyn Completion<T> + '_ {
     }
 }
 
-fn report_unread_panic(header: &Header, message: &str) {
+pub(super) fn report_unread_panic(header: &Header, message: &str) {
     report_error!(
         "pymt: {} panicked and every handle was dropped without reading the failure: {message}",
         header.describe()
     );
 }
 
-/// Queue-side view of a task, independent of its result type.
+/// Queue-side view of a task, independent of its result type. Executors
+/// reach it only through [`TaskRef`](super::task_ref::TaskRef).
 pub(crate) trait Run: Send + Sync {
     fn header(&self) -> &Header;
-    /// Runs the job of a task this thread claimed (state `RUNNING`).
-    fn run_claimed(&self);
-    /// Ends a task claimed for abort (state `ABORTING`) without running it.
+    /// Runs the body of a task this thread started (`try_start` won).
+    fn run_started(&self);
+    /// Ends a task claimed by `try_claim_pending` without running it.
     fn abort_claimed(&self, error: TaskError);
     /// Hands a limiter permit to the task; returns it if the task already
     /// ended (or is ending).
     fn set_permit(&self, permit: Permit) -> Option<Permit>;
-    /// Blocks until the task is final (no inline help: see `help`).
+    /// Takes back a permit given by `set_permit` (a launch that failed).
+    fn take_permit(&self) -> Option<Permit>;
+    /// Blocks until the task is final (no inline help).
     fn wait_final(&self);
     /// Drops the value of a final task, leaving it `Taken` (a scope's
     /// borrowed results must not outlive the scope).
@@ -281,6 +114,30 @@ pub(crate) struct Cell<T, F> {
     slot: Mutex<Slot<T, F>>,
 }
 
+impl<T, F> Cell<T, F> {
+    pub(super) fn address(&self) -> usize {
+        &self.header as *const Header as usize
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub(super) fn lock_raw(&self) -> MutexGuard<'_, Slot<T, F>> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks for reading or waiting; refuses (with a panic that the
+    /// callback runner contains) when called from this task's own callback.
+    #[track_caller]
+    fn lock(&self) -> MutexGuard<'_, Slot<T, F>> {
+        if IN_CALLBACK.with(StdCell::get) == self.address() {
+            panic!("pymt: a task's on_done callback cannot wait on or read that same task; use the result passed to the callback");
+        }
+        self.lock_raw()
+    }
+}
+
 impl<T, F> Cell<T, F>
 where
     T: Send,
@@ -294,15 +151,8 @@ where
     pub(crate) fn unshared(header: Header, job: F) -> Self {
         Cell {
             header,
-            slot: Mutex::new(Slot {
-                stage: Stage::Job(job),
-                extras: None,
-            }),
+            slot: Mutex::new(Slot::new(job)),
         }
-    }
-
-    pub(crate) fn header(&self) -> &Header {
-        &self.header
     }
 
     /// Gives the closure back from a cell nobody else has seen.
@@ -315,102 +165,36 @@ where
             .into_job()
     }
 
-    fn address(&self) -> usize {
-        &self.header as *const Header as usize
-    }
-
-    fn lock_raw(&self) -> MutexGuard<'_, Slot<T, F>> {
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Locks for a handle operation; refuses (with a panic that the callback
-    /// runner contains) when called from this task's own callback.
-    #[track_caller]
-    fn lock(&self) -> MutexGuard<'_, Slot<T, F>> {
-        if IN_CALLBACK.with(StdCell::get) == self.address() {
-            panic!("pymt: a task's on_done callback cannot wait on or read that same task; use the result passed to the callback");
-        }
-        self.lock_raw()
-    }
-
     fn take_job(&self) -> Option<F> {
         self.lock_raw().stage.take_job()
     }
 
-    /// Finishes the task with `result`: runs callbacks, releases the permit,
-    /// records pool statistics, publishes, then wakes sleepers and listeners.
-    fn complete(&self, result: Result<T, TaskError>) {
-        let header = &self.header;
-        let raw = match &result {
-            Ok(_) => SUCCEEDED,
-            Err(TaskError::Panicked { .. }) => PANICKED,
-            Err(TaskError::Cancelled) => CANCELLED,
-            Err(_) => REJECTED,
-        };
-        // Whether a callback read the panic; the stage records it on publishing.
-        let mut observed = false;
-        loop {
-            let mut slot = self.lock_raw();
-            if slot.has_code_listeners() {
-                let (code, rest): (Vec<_>, Vec<_>) = slot
-                    .take_listeners()
-                    .into_iter()
-                    .partition(Listener::runs_code);
-                slot.extras().listeners = rest;
-                if raw == PANICKED && code.iter().any(Listener::reads_failure) {
-                    observed = true;
-                }
-                drop(slot);
+    /// Runs a callback registered after the end, without the lock: the
+    /// value is lent to it (readers on other threads wait until it comes
+    /// back). Callbacks it registers on this same task run next, here.
+    fn call_late<'a>(&'a self, listener: Listener<T>, mut slot: MutexGuard<'a, Slot<T, F>>) {
+        let mut pending = vec![listener];
+        while !pending.is_empty() {
+            let Some(result) = slot.stage.lend() else { return };
+            drop(slot);
+            {
                 let _scope = CallbackScope::enter(self.address());
-                for listener in code {
+                for listener in pending {
                     listener.call(&result);
                 }
-                continue;
             }
-            if !matches!(slot.stage, Stage::Closing) {
-                slot.stage = Stage::Closing;
-                if let Some(permit) = slot.extras.as_mut().and_then(|e| e.permit.take()) {
-                    drop(slot);
-                    drop(permit);
-                    continue;
-                }
-            }
-            if let Some(executor) = &header.executor {
-                executor.record_outcome(raw);
-            }
-            let report = raw == PANICKED && !observed && !header.has_handles();
-            let message = match (&result, report) {
-                (Err(TaskError::Panicked { message }), true) => Some(message.clone()),
-                _ => None,
-            };
-            // Signals (TaskSet, as_completed, wait) hear of the end before
-            // any handle can see it, so "done" never precedes the notice;
-            // their async wakers run below, once the lock is released.
-            let mut listeners = slot.take_listeners();
-            let mut signal_wakers = Vec::new();
-            listeners.retain(|listener| match listener {
-                Listener::Signal(signal, index) => {
-                    signal_wakers.extend(signal.push(*index));
-                    false
-                }
-                _ => true,
-            });
-            slot.stage = Stage::finished(result, observed || report);
-            header.state.finish(raw);
-            if slot.has_sleepers() {
-                header.cond.notify_all();
-            }
-            drop(slot);
-            for listener in listeners {
-                listener.wake();
-            }
-            for waker in signal_wakers {
-                waker.wake();
-            }
-            if let Some(message) = message {
-                report_unread_panic(header, &message);
-            }
-            return;
+            slot = self.lock_raw();
+            slot.stage.give_back(result);
+            pending = slot.take_code_listeners();
+        }
+        if slot.has_sleepers() {
+            self.header.cond.notify_all();
+        }
+        // Futures that polled while the value was lent.
+        let wakers = slot.take_listeners();
+        drop(slot);
+        for waker in wakers {
+            unwind::contain("a task's waker", || waker.wake());
         }
     }
 }
@@ -425,43 +209,22 @@ where
         if backoff_until(|| header.state.is_final()) {
             return true;
         }
-        let mut slot = self.lock();
-        while !slot.stage.is_final() {
-            let timeout = match deadline {
-                None => None,
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    Some(deadline - now)
-                }
-            };
-            slot.extras().sleepers += 1;
-            slot = match timeout {
-                None => header
-                    .cond
-                    .wait(slot)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(timeout) => {
-                    header
-                        .cond
-                        .wait_timeout(slot, timeout)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            slot.extras().sleepers -= 1;
+        if deadline.is_none() && context::is_running(header) {
+            panic!("pymt: a task cannot wait on itself: {} would never finish", header.describe());
         }
-        true
+        let slot = self.lock();
+        self.sleep_until(slot, deadline, |slot| slot.stage.is_final())
+            .1
     }
 
     fn take(&self) -> Option<Result<T, TaskError>> {
-        self.lock().stage.take()
+        let slot = self.lock();
+        self.until_returned(slot).stage.take()
     }
 
     fn read_with(&self, f: &mut dyn FnMut(Result<&T, &TaskError>)) -> bool {
-        let mut slot = self.lock();
+        let slot = self.lock();
+        let mut slot = self.until_returned(slot);
         let Some(outcome) = slot.stage.outcome() else {
             return false;
         };
@@ -470,11 +233,17 @@ where
         true
     }
 
-    #[track_caller]
     fn listen(&self, listener: Listener<T>) {
-        let mut slot = self.lock();
-        if !slot.stage.is_final() {
+        // Not `lock()`: a callback may register more on its own task. From
+        // inside its own late callback (the value is lent to it) a code
+        // listener joins the queue that callback's runner drains.
+        let mut slot = self.lock_raw();
+        let nested = IN_CALLBACK.with(StdCell::get) == self.address();
+        if !slot.stage.is_final() || (nested && slot.stage.is_lent() && listener.runs_code()) {
             return slot.extras().listeners.push(listener);
+        }
+        if listener.runs_code() {
+            slot = self.until_returned(slot);
         }
         if listener.reads_failure() {
             slot.stage.observe();
@@ -488,10 +257,7 @@ where
                 drop(slot);
                 waker.wake();
             }
-            code => {
-                let _scope = CallbackScope::enter(self.address());
-                slot.stage.with_result(|result| code.call(result));
-            }
+            code => self.call_late(code, slot),
         }
     }
 
@@ -505,7 +271,7 @@ where
 
     fn poll_take(&self, waker: &Waker) -> Option<Result<T, TaskError>> {
         let mut slot = self.lock();
-        if slot.stage.is_final() {
+        if slot.stage.is_final() && !slot.stage.is_lent() {
             return slot.stage.take();
         }
         let listeners = &mut slot.extras().listeners;
@@ -535,7 +301,7 @@ where
         &self.header
     }
 
-    fn run_claimed(&self) {
+    fn run_started(&self) {
         let result = match self.take_job() {
             Some(job) => unwind::catch(job).map_err(|message| TaskError::Panicked { message }),
             // Unreachable by the claim protocol; ending the task beats hanging it.
@@ -546,7 +312,7 @@ where
 
     fn abort_claimed(&self, error: TaskError) {
         let job = self.take_job();
-        unwind::contain("dropping a cancelled task's closure", move || drop(job));
+        unwind::drop_contained("dropping a cancelled task's closure", job);
         self.complete(Err(error));
     }
 
@@ -559,13 +325,19 @@ where
         None
     }
 
+    fn take_permit(&self) -> Option<Permit> {
+        self.lock_raw().take_permit()
+    }
+
     fn wait_final(&self) {
-        self.wait(None);
+        let slot = self.lock_raw();
+        drop(self.sleep_until(slot, None, |slot| slot.stage.is_final()));
     }
 
     fn discard(&self) {
-        let value = self.lock_raw().stage.take_value();
-        unwind::contain("dropping a scoped task's value", move || drop(value));
+        let slot = self.lock_raw();
+        let value = self.until_returned(slot).stage.take_value();
+        unwind::drop_contained("dropping a scoped task's value", value);
     }
 }
 
@@ -586,7 +358,7 @@ where
 #[cfg(all(test, not(loom), target_os = "linux", target_pointer_width = "64"))]
 mod test {
     use super::*;
-    use crate::task::state::QUEUED;
+    use crate::task::state::Start;
 
     /// The W6 benchmark's budget is 96 bytes of heap per outstanding
     /// `Task<u64>`, and this allocation (plus `Arc`'s two counts) is all of
@@ -594,7 +366,7 @@ mod test {
     #[test]
     fn a_u64_task_fits_its_memory_budget() {
         let value = 7_u64;
-        let cell = Cell::new(Header::new(None, 0, QUEUED, None), move || value);
+        let cell = Cell::new(Header::new(None, 0, Start::Queued, None), move || value);
         assert_eq!(std::mem::size_of_val(&*cell), 72);
     }
 }

@@ -1,24 +1,21 @@
 //! What a running task knows about itself: `current_task()`,
-//! `stop_requested()`, and which pool the current thread works for.
+//! `stop_requested()`, `time_left()` to come; and how many bodies this
+//! thread runs (more than one when a waiting worker runs tasks inline).
+//! Which executor the thread works for is `executor::current`.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::Arc;
 
 use super::cell::Run;
+use super::header::Header;
 use super::state::TaskId;
-use crate::pool::shared::Shared;
 use crate::sync::thread_local;
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn Run>>> = const { RefCell::new(None) };
-    /// Address of the pool (`Shared`) whose worker this thread is; 0 if none.
-    static EXECUTOR: Cell<usize> = const { Cell::new(0) };
     /// Task bodies running on this thread (more than one when run inline).
     static DEPTH: Cell<usize> = const { Cell::new(0) };
-    /// The pool this thread is a worker of, for `stop_requested()` inside
-    /// handle-less jobs (`Pool::execute`), which have no task to ask.
-    static WORKER_POOL: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
     /// `execute` jobs running on this thread (more than one when run inline).
     static JOBS: Cell<usize> = const { Cell::new(0) };
 }
@@ -150,18 +147,14 @@ pub fn stop_requested() -> bool {
     });
     match task {
         Some(requested) => requested,
-        None if JOBS.with(Cell::get) > 0 => WORKER_POOL.with(|pool| {
-            pool.borrow()
-                .as_ref()
-                .is_some_and(|pool| pool.stop_requested())
-        }),
+        None if JOBS.with(Cell::get) > 0 => crate::executor::current::stop_requested(),
         None => false,
     }
 }
 
-/// Runs a claimed task with its context installed (restoring the outer one,
-/// so inline runs nest).
-pub(crate) fn run_claimed(task: Arc<dyn Run>) {
+/// Runs a started task with its context installed (restoring the outer
+/// one, so inline runs nest).
+pub(crate) fn run_started(task: &Arc<dyn Run>) {
     #[cfg(feature = "tracing")]
     let _span = {
         let header = task.header();
@@ -174,46 +167,24 @@ pub(crate) fn run_claimed(task: Arc<dyn Run>) {
         )
         .entered()
     };
-    let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(&task))));
+    let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(task))));
     DEPTH.with(|d| d.set(d.get() + 1));
-    task.run_claimed();
+    task.run_started();
     DEPTH.with(|d| d.set(d.get() - 1));
     let ours = CURRENT.with(|current| current.replace(previous));
-    // The last reference may be ours: dropping it drops an unread result,
-    // whose `Drop` may panic. That must not kill the worker.
-    crate::unwind::contain("dropping a finished task's result", move || {
-        drop(ours);
-        drop(task);
-    });
+    crate::unwind::drop_contained("dropping a finished task", ours);
 }
 
-/// Runs an `execute` job body: it counts as a body running on this thread
-/// (a job waiting on its own pool must not wait for itself), with no task
-/// context. `inside_task`: run inline within a task's body, whose context
-/// is hidden meanwhile (a worker's own loop has none to hide, and skips
-/// the thread-local with a destructor).
-pub(crate) fn run_job<R>(inside_task: bool, body: impl FnOnce() -> R) -> R {
-    let previous = if inside_task {
-        CURRENT.with(|current| current.replace(None))
-    } else {
-        None
-    };
+/// Runs an `execute` job body on a worker's loop: it counts as a body
+/// running on this thread (a job waiting on its own pool must not wait for
+/// itself), with no task context (jobs never run inline inside a task).
+pub(crate) fn run_job<R>(body: impl FnOnce() -> R) -> R {
     DEPTH.with(|d| d.set(d.get() + 1));
     JOBS.with(|j| j.set(j.get() + 1));
     let out = body();
     JOBS.with(|j| j.set(j.get() - 1));
     DEPTH.with(|d| d.set(d.get() - 1));
-    if inside_task {
-        // The replaced value is `None`: nothing with a user `Drop` is dropped.
-        drop(CURRENT.with(|current| current.replace(previous)));
-    }
     out
-}
-
-/// Marks this thread as a worker of `pool` (`None` when it exits).
-pub(crate) fn set_worker_pool(pool: Option<Arc<Shared>>) {
-    let previous = WORKER_POOL.with(|current| current.replace(pool));
-    drop(previous);
 }
 
 /// How many task bodies this thread is running right now.
@@ -221,12 +192,13 @@ pub(crate) fn depth() -> usize {
     DEPTH.with(Cell::get)
 }
 
-/// Marks this thread as a worker of the pool at `address`.
-pub(crate) fn set_executor(address: usize) {
-    EXECUTOR.with(|e| e.set(address));
-}
-
-/// The pool this thread works for (0 if none).
-pub(crate) fn executor() -> usize {
-    EXECUTOR.with(Cell::get)
+/// True if the task with `header` is the innermost body running on this
+/// thread (outer bodies of an inline nest are not tracked).
+pub(crate) fn is_running(header: &Header) -> bool {
+    CURRENT.with(|current| {
+        current
+            .borrow()
+            .as_ref()
+            .is_some_and(|task| std::ptr::eq(task.header(), header))
+    })
 }

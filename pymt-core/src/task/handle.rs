@@ -8,9 +8,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::cell::{Run, TaskCell};
-use super::context;
+use super::header::Header;
+use crate::executor::Executor;
 use super::listener::Listener;
-use super::state::{TaskId, TaskState, DEFERRED, QUEUED, RUNNING};
+use super::state::{Claimed, TaskId, TaskState};
+use super::task_ref::TaskRef;
 use crate::error::TaskError;
 use crate::sync::Instant;
 use crate::wait::signal::Signal;
@@ -21,9 +23,11 @@ use crate::wait::signal::Signal;
 /// as `wait` / `wait_timeout`, `join`, `result` / `result_timeout` /
 /// `try_result`; a `Task` is also a [`Future`].
 ///
-/// When a task running on a pool's worker waits on a task still queued in
-/// that same pool, it runs that task itself instead of sleeping, so waiting
-/// never deadlocks a pool.
+/// Waiting never deadlocks a pool. When a task running on a pool's worker
+/// waits without a timeout on a task still queued in that same pool, it
+/// runs that task itself instead of sleeping. A timed wait never runs
+/// anything inline (it returns by its deadline): while it waits, the pool
+/// may start one worker beyond `max_workers` to run the awaited task.
 ///
 /// # Examples
 ///
@@ -109,7 +113,7 @@ impl<T> Task<T> {
     /// assert!(!t.is_running());
     /// ```
     pub fn is_running(&self) -> bool {
-        self.cell.header().state.load() == RUNNING
+        self.cell.header().state.is_running()
     }
 
     /// True if the task was cancelled before it ran.
@@ -148,9 +152,23 @@ impl<T> Task<T> {
         self.wait_until(crate::deadline::after(timeout))
     }
 
+    /// Helping inline is for untimed waits only: an inline run cannot be
+    /// cut short, so a timed wait that helped could overrun its timeout (or
+    /// deadlock, running a task that needs what the waiter holds). A timed
+    /// wait lets the pool start a worker for the task instead.
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        self.help();
-        self.cell.completion().wait(deadline)
+        let completion = self.cell.completion();
+        if deadline.is_none() {
+            self.help();
+            return completion.wait(None);
+        }
+        if completion.wait(Some(Instant::now())) {
+            return true;
+        }
+        match queued_here(self.cell.header()) {
+            Some(executor) => executor.while_blocked(|| completion.wait(deadline)),
+            None => completion.wait(deadline),
+        }
     }
 
     /// Blocks, then moves the value out.
@@ -219,19 +237,16 @@ impl<T> Task<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         let header = self.cell.header();
-        match header.state.claim_pending() {
-            Some(from) => {
-                if from == QUEUED {
-                    if let Some(executor) = &header.executor {
-                        executor.cancelled_in_queue();
-                    }
-                }
-                debug_assert!(from == QUEUED || from == DEFERRED);
-                self.cell.abort_claimed(TaskError::Cancelled);
-                true
+        let Some(claimed) = header.state.try_claim_pending() else {
+            return false;
+        };
+        if claimed == Claimed::Queued {
+            if let Some(executor) = &header.executor {
+                executor.cancelled_while_queued();
             }
-            None => false,
         }
+        self.cell.abort_claimed(TaskError::Cancelled);
+        true
     }
 
     /// Asks the task to stop: cancels it if pending; a running body sees
@@ -294,6 +309,12 @@ impl<T> Task<T> {
         Arc::clone(&self.cell).into_run()
     }
 
+    /// The executor to compensate for during a timed wait (see
+    /// [`queued_here`]).
+    pub(crate) fn queued_here(&self) -> Option<&Arc<Executor>> {
+        queued_here(self.cell.header())
+    }
+
     pub(crate) fn is_panicked(&self) -> bool {
         self.state() == TaskState::Panicked
     }
@@ -301,7 +322,7 @@ impl<T> Task<T> {
     /// If this thread is a worker of the pool holding this still-queued
     /// task, runs it here (so waiting never deadlocks the pool).
     pub(crate) fn help(&self) -> bool {
-        help(&*self.cell, || Arc::clone(&self.cell).into_run())
+        help(&*self.cell, || TaskRef::new(Arc::clone(&self.cell).into_run()))
     }
 }
 
@@ -435,22 +456,24 @@ impl<T> Future for Task<T> {
     }
 }
 
-/// If this thread is a worker of the pool holding the still-queued task
-/// `run`, claims it and runs it here; `arc` makes the owned reference the
-/// task context needs, only once the claim succeeded.
-pub(crate) fn help(run: &dyn Run, arc: impl FnOnce() -> Arc<dyn Run>) -> bool {
+/// The executor this thread works for, if the task with `header` is still
+/// queued there (a timed wait on it then compensates, see `while_blocked`).
+pub(crate) fn queued_here(header: &Header) -> Option<&Arc<Executor>> {
+    header
+        .executor
+        .as_ref()
+        .filter(|executor| header.state.is_queued() && executor.is_current_worker())
+}
+
+/// If this thread is a worker of the executor holding the still-queued
+/// task `run`, runs it here; `task_ref` makes the owned reference the run
+/// needs, only once that is likely to succeed.
+pub(crate) fn help(run: &dyn Run, task_ref: impl FnOnce() -> TaskRef) -> bool {
     let header = run.header();
-    let Some(executor) = &header.executor else {
-        return false;
-    };
-    if header.state.load() != QUEUED || context::executor() != executor.address() {
-        return false;
+    match &header.executor {
+        Some(executor) if header.state.is_queued() && executor.is_current_worker() => {
+            executor.run_inline(task_ref())
+        }
+        _ => false,
     }
-    if !header.state.transition(QUEUED, RUNNING) {
-        return false;
-    }
-    executor.claimed_inline();
-    context::run_claimed(arc());
-    executor.finished_inline();
-    true
 }

@@ -1,34 +1,36 @@
-//! Creating a task and handing it to where it runs: a new thread, a pool's
-//! queue, or a limiter that launches it when a permit frees.
+//! Creating a task and handing it to where it runs: a new thread, an
+//! executor's queue, or a limiter that launches it when a permit frees.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::cell::{Cell, Header, Run, TaskCell};
+use super::cell::{Cell, Run, TaskCell};
 use super::handle::Task;
+use super::header::Header;
 use super::listener::Listener;
-use super::state::{DEFERRED, QUEUED, RUNNING};
+use super::state::Start;
+use super::task_ref::TaskRef;
 use crate::error::{SubmitError, TaskError};
+use crate::executor::config::thread_name;
+use crate::executor::queue::Entry;
+use crate::executor::{Admission, Executor, Refusal};
 use crate::limiter::{Limiter, Permit};
-use crate::pool::entry::Entry;
-use crate::pool::shared::{Blocking, Refusal, Shared};
 use crate::sync::thread;
-use crate::task::context;
 
 /// Where a task runs.
 #[derive(Clone)]
 pub(crate) enum Target {
     /// A new thread of its own.
     Thread,
-    /// A pool's (or dedicated worker's) queue.
-    Pool(Arc<Shared>),
+    /// A pool's (or dedicated worker's) executor.
+    Executor(Arc<Executor>),
 }
 
 impl Target {
-    pub(crate) fn executor(&self) -> Option<Arc<Shared>> {
+    pub(crate) fn executor(&self) -> Option<Arc<Executor>> {
         match self {
             Target::Thread => None,
-            Target::Pool(shared) => Some(Arc::clone(shared)),
+            Target::Executor(executor) => Some(Arc::clone(executor)),
         }
     }
 }
@@ -57,12 +59,12 @@ impl<T> Spec<T> {
 // spec through memory and tested its listener and permit at run time, about
 // 50 instructions a call that `Pool::submit` folds away.
 #[inline(always)]
-fn build<T, F>(spec: Spec<T>, raw_state: u8, target: &Target, f: F) -> (Arc<Cell<T, F>>, Task<T>)
+fn build<T, F>(spec: Spec<T>, start: Start, target: &Target, f: F) -> (Arc<Cell<T, F>>, Task<T>)
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let header = Header::new(spec.name, spec.priority, raw_state, target.executor());
+    let header = Header::new(spec.name, spec.priority, start, target.executor());
     let cell = Cell::new(header, f);
     if let Some(listener) = spec.listener {
         cell.completion().listen(listener);
@@ -81,57 +83,55 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let priority = spec.priority;
-    let (cell, task) = build(spec, QUEUED, target, f);
-    dispatch(cell, priority, target);
+    let (cell, task) = build(spec, Start::Queued, target, f);
+    dispatch(TaskRef::new(cell), target);
     task
 }
 
-/// Starts a `QUEUED` cell on `target`; rejects it if that fails.
-pub(crate) fn dispatch(cell: Arc<dyn Run>, priority: i32, target: &Target) {
+/// Starts a queued task on `target`; rejects it if that fails.
+pub(crate) fn dispatch(task: TaskRef, target: &Target) {
     match target {
-        Target::Pool(shared) => {
-            if shared
-                .enqueue(priority, Entry::Task(Arc::clone(&cell)), Blocking::Wait)
-                .is_err()
+        Target::Executor(executor) => {
+            if let Err((_, Entry::Task(task))) =
+                executor.submit(task.priority(), Entry::Task(task), Admission::Wait)
             {
-                reject(&*cell);
+                task.try_abort(TaskError::Rejected);
             }
         }
-        Target::Thread => spawn_thread(cell),
+        Target::Thread => {
+            if let Err(task) = spawn_thread(task) {
+                task.try_abort(TaskError::Rejected);
+            }
+        }
     }
 }
 
-fn reject(cell: &dyn Run) {
-    if cell.header().state.claim_pending().is_some() {
-        cell.abort_claimed(TaskError::Rejected);
-    }
-}
-
-fn spawn_thread(cell: Arc<dyn Run>) {
+/// Runs a queued task on a thread of its own; gives it back if no thread
+/// could be started.
+fn spawn_thread(task: TaskRef) -> Result<(), TaskRef> {
     let mut builder = thread::Builder::new();
-    if let Some(name) = cell.header().name() {
-        builder = builder.name(crate::unwind::thread_name(name));
+    if let Some(name) = task.name() {
+        builder = builder.name(thread_name(name));
     }
-    let runner = Arc::clone(&cell);
+    let runner = task.clone_ref();
     let spawned = builder.spawn(move || {
-        if runner.header().state.transition(QUEUED, RUNNING) {
-            context::run_claimed(runner);
+        if runner.try_start() {
+            runner.run();
         }
     });
-    if let Err(error) = spawned {
-        report_error!(
-            "pymt: could not start a thread for {}: {error}",
-            cell.header().describe()
-        );
-        reject(&*cell);
+    match spawned {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            report_error!("pymt: could not start a thread for {}: {error}", task.describe());
+            Err(task)
+        }
     }
 }
 
 /// Never blocks: hands the closure back if the queue is full or closed.
 pub(crate) fn try_submit<T, F>(
     spec: Spec<T>,
-    shared: &Arc<Shared>,
+    executor: &Arc<Executor>,
     f: F,
 ) -> Result<Task<T>, SubmitError<F>>
 where
@@ -139,10 +139,10 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let priority = spec.priority;
-    let target = Target::Pool(Arc::clone(shared));
-    let (cell, task) = build(spec, QUEUED, &target, f);
-    let entry = Entry::Task(Arc::clone(&cell) as Arc<dyn Run>);
-    let refusal = match shared.enqueue(priority, entry, Blocking::Never) {
+    let target = Target::Executor(Arc::clone(executor));
+    let (cell, task) = build(spec, Start::Queued, &target, f);
+    let entry = Entry::Task(TaskRef::new(Arc::clone(&cell) as Arc<dyn Run>));
+    let refusal = match executor.submit(priority, entry, Admission::Never) {
         Ok(()) => return Ok(task),
         Err((refusal, entry)) => {
             drop(entry);
@@ -174,18 +174,32 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let priority = spec.priority;
-    let (cell, task) = build(spec, DEFERRED, &target, f);
+    let (cell, task) = build(spec, Start::Waiting, &target, f);
     let cell: Arc<dyn Run> = cell;
-    limiter.launch_when_free(Box::new(move |permit: Permit| {
-        if let Some(unused) = cell.set_permit(permit) {
-            return Some(unused); // cancelled meanwhile: pass the permit on
-        }
-        if cell.header().state.transition(DEFERRED, QUEUED) {
-            dispatch(cell, priority, &target);
-        }
-        // Otherwise a canceller owns the task and releases the permit.
-        None
-    }));
+    limiter.launch_when_free(Box::new(move |permit| start_waiting(cell, permit, &target)));
     task
+}
+
+/// A permit freed for a waiting task: the task takes it and is queued (or
+/// given its thread). The permit comes back when the task cannot use it
+/// (cancelled meanwhile, or refused by a closed pool, and then the task
+/// ends `Rejected` without it), so the limiter passes it on in its release
+/// loop: a backlog of refused tasks never recurses through their
+/// completions. Queuing never waits for room: this runs on whatever thread
+/// released the permit, maybe the one that would make room.
+fn start_waiting(cell: Arc<dyn Run>, permit: Permit, target: &Target) -> Option<Permit> {
+    if let Some(unused) = cell.set_permit(permit) {
+        return Some(unused); // ended meanwhile: pass the permit on
+    }
+    let task = TaskRef::new(cell);
+    let refused = match target {
+        Target::Executor(executor) => executor.schedule(task).err().map(|(_, task)| task),
+        Target::Thread if task.try_schedule() => spawn_thread(task).err(),
+        // Cancelled meanwhile: its canceller releases the permit.
+        Target::Thread => None,
+    };
+    let task = refused?;
+    let permit = task.take_permit();
+    task.try_abort(TaskError::Rejected);
+    permit
 }

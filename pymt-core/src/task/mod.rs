@@ -1,12 +1,31 @@
 //! Tasks: the handle, its shared state, and the ways to start one.
+//!
+//! | module | job |
+//! |---|---|
+//! | `state.rs` | the state word and its named transitions (only this module writes it) |
+//! | `header.rs` | what every task carries besides its result type |
+//! | `stage.rs`, `slot.rs` | the closure, then the outcome, and the rare extras, under the task's lock |
+//! | `cell.rs` | the one allocation per task, and the views queues and handles have of it |
+//! | `completion.rs` | how a task ends: the completion protocol, phase by phase |
+//! | `waiting.rs` | how a thread waits for an outcome |
+//! | `task_ref.rs` | all an executor sees of a task |
+//! | `handle.rs` | `Task<T>` |
+//! | `launch.rs` | creating a task and handing it to a thread, a queue or a limiter |
+//! | `context.rs` | what a running body knows about itself |
+//! | `listener.rs` | what a finishing task notifies |
 
 pub(crate) mod cell;
+mod completion;
 pub(crate) mod context;
 pub(crate) mod handle;
+pub(crate) mod header;
 pub(crate) mod launch;
 pub(crate) mod listener;
+mod slot;
 mod stage;
 pub(crate) mod state;
+pub(crate) mod task_ref;
+mod waiting;
 
 use std::borrow::Cow;
 

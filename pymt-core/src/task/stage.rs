@@ -28,6 +28,11 @@ pub(crate) enum Stage<T, F> {
     /// is released); a permit arriving now is refused.
     Closing,
     Value(T),
+    /// The value is lent to a callback registered after the end, which
+    /// runs without the task's lock; it comes back to `Value` when the
+    /// callback returns. Readers wait meanwhile: the callback has `&T`, and
+    /// `T` need not be `Sync`.
+    Lent,
     /// The value was moved out (`join`, `.await`, a scope's discard).
     Taken,
     Cancelled,
@@ -81,7 +86,9 @@ impl<T, F> Stage<T, F> {
             Stage::Rejected => Some(&REJECTED),
             Stage::Taken => Some(&TAKEN),
             Stage::Failed(failure) => Some(&failure.error),
-            Stage::Job(_) | Stage::Running | Stage::Closing | Stage::Value(_) => None,
+            Stage::Job(_) | Stage::Running | Stage::Closing | Stage::Value(_) | Stage::Lent => {
+                None
+            }
         }
     }
 
@@ -121,22 +128,29 @@ impl<T, F> Stage<T, F> {
         }
     }
 
-    /// Calls `f` with the outcome as an owned `Result`, as callbacks expect;
-    /// the value is moved out for the call and back in after it, so `f`
-    /// must not unwind (callers contain panics).
-    pub(crate) fn with_result<R>(
-        &mut self,
-        f: impl FnOnce(&Result<T, TaskError>) -> R,
-    ) -> Option<R> {
-        let result = match self.take_value() {
-            Some(value) => Ok(value),
-            None => Err(self.failure()?.clone()),
-        };
-        let out = f(&result);
-        if let Ok(value) = result {
+    /// True while a callback borrows the value: readers wait.
+    pub(crate) fn is_lent(&self) -> bool {
+        matches!(self, Stage::Lent)
+    }
+
+    /// The outcome of a final task as an owned `Result` a callback can
+    /// borrow without the task's lock: the value is moved out (the stage
+    /// is `Lent` until `give_back`), a failure cloned. `None` until final.
+    pub(crate) fn lend(&mut self) -> Option<Result<T, TaskError>> {
+        if let Stage::Value(_) = self {
+            let Stage::Value(value) = std::mem::replace(self, Stage::Lent) else {
+                unreachable!("matched just above")
+            };
+            return Some(Ok(value));
+        }
+        self.failure().cloned().map(Err)
+    }
+
+    /// The callback is done with what `lend` gave it.
+    pub(crate) fn give_back(&mut self, lent: Result<T, TaskError>) {
+        if let (Stage::Lent, Ok(value)) = (&*self, lent) {
             *self = Stage::Value(value);
         }
-        Some(out)
     }
 
     /// The message of a panic nobody read, marking it read (so it is

@@ -1,14 +1,16 @@
-//! Task identity and the task state machine.
+//! Task identity and the task state machine (the state word is read and
+//! written only here, through named transitions).
 //!
-//! The state lives in one `AtomicU8`. Leaving a pending state is a claim: the
-//! single compare-and-swap winner (a worker, a canceller, a waiting worker
-//! running the task inline) owns the job from then on. Final states are only
-//! stored together with the result, under the result lock, so a handle that
-//! sees a final state always finds the result.
+//! ```text
+//!  Waiting ──try_schedule──▶ Queued ──try_start──▶ Running ──▶ Succeeded | Panicked
+//!     │                        │
+//!     └───try_claim_pending────┴──▶ Aborting ──▶ Cancelled | Rejected
+//! ```
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::error::TaskError;
 use crate::sync::AtomicU8;
 
 /// Unique identity of a task, `Copy + Eq + Hash + Display`.
@@ -90,59 +92,133 @@ impl TaskState {
     }
 }
 
-// Raw states. Order matters: everything from SUCCEEDED on is final.
-pub(crate) const DEFERRED: u8 = 0; // waiting in a limiter, not yet in a queue
-pub(crate) const QUEUED: u8 = 1;
-pub(crate) const RUNNING: u8 = 2;
-pub(crate) const ABORTING: u8 = 3; // claimed by a canceller; result not yet stored
-pub(crate) const SUCCEEDED: u8 = 4;
-pub(crate) const PANICKED: u8 = 5;
-pub(crate) const CANCELLED: u8 = 6;
-pub(crate) const REJECTED: u8 = 7;
+// The raw states, private to this module: every other module moves a task
+// through the named transitions below. Order matters: everything from
+// SUCCEEDED on is final.
+const DEFERRED: u8 = 0; // waiting (in a limiter), not yet in any queue
+const QUEUED: u8 = 1;
+const RUNNING: u8 = 2;
+const ABORTING: u8 = 3; // claimed by a canceller; result not yet stored
+const SUCCEEDED: u8 = 4;
+const PANICKED: u8 = 5;
+const CANCELLED: u8 = 6;
+const REJECTED: u8 = 7;
+
+/// Where a task was when a canceller claimed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claimed {
+    /// In an executor's queue (counted there).
+    Queued,
+    /// Waiting outside any queue (in a limiter).
+    Waiting,
+}
+
+/// How a task ended, for the pool's statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Succeeded,
+    Panicked,
+    Cancelled,
+    Rejected,
+}
+
+impl Outcome {
+    pub(crate) fn of<T>(result: &Result<T, TaskError>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Succeeded,
+            Err(TaskError::Panicked { .. }) => Outcome::Panicked,
+            Err(TaskError::Cancelled) => Outcome::Cancelled,
+            Err(_) => Outcome::Rejected,
+        }
+    }
+
+    fn raw(self) -> u8 {
+        match self {
+            Outcome::Succeeded => SUCCEEDED,
+            Outcome::Panicked => PANICKED,
+            Outcome::Cancelled => CANCELLED,
+            Outcome::Rejected => REJECTED,
+        }
+    }
+}
+
+/// Where a task starts its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// About to be queued by its creator (nobody else sees it yet).
+    Queued,
+    /// Waiting for a permit; queued later by [`AtomicState::try_schedule`].
+    Waiting,
+}
 
 /// The atomic state word of one task.
+///
+/// Leaving a pending state is a claim: the single compare-and-swap winner
+/// (a worker, a canceller, a waiting worker running the task inline) owns
+/// the closure from then on. Final states are only stored together with
+/// the result, under the task's lock, so a handle that sees a final state
+/// always finds the result.
 pub(crate) struct AtomicState(AtomicU8);
 
 impl AtomicState {
-    pub(crate) fn new(raw: u8) -> Self {
-        AtomicState(AtomicU8::new(raw))
+    pub(crate) fn new(start: Start) -> Self {
+        AtomicState(AtomicU8::new(match start {
+            Start::Queued => QUEUED,
+            Start::Waiting => DEFERRED,
+        }))
     }
 
-    pub(crate) fn load(&self) -> u8 {
+    fn load(&self) -> u8 {
         self.0.load(Ordering::Acquire)
+    }
+
+    fn transition(&self, from: u8, to: u8) -> bool {
+        self.0
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     pub(crate) fn is_final(&self) -> bool {
         self.load() >= SUCCEEDED
     }
 
-    /// Moves `from` -> `to`; true for the single winner.
-    pub(crate) fn transition(&self, from: u8, to: u8) -> bool {
-        self.0
-            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+    pub(crate) fn is_running(&self) -> bool {
+        self.load() == RUNNING
     }
 
-    /// Claims a pending (queued or deferred) task for cancellation; returns the
-    /// state it was claimed from.
-    pub(crate) fn claim_pending(&self) -> Option<u8> {
+    pub(crate) fn is_queued(&self) -> bool {
+        self.load() == QUEUED
+    }
+
+    /// Queued -> running; true for the single winner, who runs the body.
+    pub(crate) fn try_start(&self) -> bool {
+        self.transition(QUEUED, RUNNING)
+    }
+
+    /// Waiting -> queued; true if the task was still waiting (not cancelled).
+    pub(crate) fn try_schedule(&self) -> bool {
+        self.transition(DEFERRED, QUEUED)
+    }
+
+    /// Claims a pending (queued or waiting) task to end it without running.
+    pub(crate) fn try_claim_pending(&self) -> Option<Claimed> {
         let mut current = self.load();
         while current == QUEUED || current == DEFERRED {
             match self
                 .0
                 .compare_exchange(current, ABORTING, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return Some(current),
+                Ok(_) if current == QUEUED => return Some(Claimed::Queued),
+                Ok(_) => return Some(Claimed::Waiting),
                 Err(actual) => current = actual,
             }
         }
         None
     }
 
-    /// Stores a final state; called with the result lock held.
-    pub(crate) fn finish(&self, raw: u8) {
-        debug_assert!(raw >= SUCCEEDED);
-        self.0.store(raw, Ordering::Release);
+    /// Stores the final state; called with the task's lock held.
+    pub(crate) fn publish(&self, outcome: Outcome) {
+        self.0.store(outcome.raw(), Ordering::Release);
     }
 
     pub(crate) fn public(&self) -> TaskState {

@@ -2,8 +2,9 @@
 //!
 //! Every form registers one shared [`Signal`](signal::Signal) on each task;
 //! finishing tasks push their index, so waiting is woken by completions
-//! (no polling). A worker waiting here first runs, inline, tasks still queued
-//! in its own pool.
+//! (no polling). A worker waiting here without a timeout first runs,
+//! inline, tasks still queued in its own pool; a timed wait never does (it
+//! returns by its deadline).
 
 pub(crate) mod signal;
 mod task_set;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::signal::Signal;
+use crate::sync::Instant;
 use crate::task::Task;
 
 pub use self::task_set::TaskSet;
@@ -73,10 +75,10 @@ pub fn wait<T>(
         if satisfied {
             break;
         }
-        if help_one(tasks) {
+        if deadline.is_none() && help_one(tasks) {
             continue;
         }
-        match signal.next(deadline) {
+        match next_completion(&signal, tasks.iter(), deadline) {
             Some(index) => {
                 ended += 1;
                 panicked |= ended_panicked(&tasks[index]);
@@ -88,6 +90,22 @@ pub fn wait<T>(
         task.stop_notifying(&signal);
     }
     tasks.iter().cloned().partition(Task::is_done)
+}
+
+/// The next index `signal` yields by `deadline`. A timed wait on a worker
+/// never runs tasks inline: if one of `tasks` is still queued in this
+/// worker's pool, the pool may start a worker for it meanwhile.
+pub(crate) fn next_completion<'a, T: 'a>(
+    signal: &Signal,
+    mut tasks: impl Iterator<Item = &'a Task<T>>,
+    deadline: Option<Instant>,
+) -> Option<usize> {
+    if deadline.is_some() {
+        if let Some(executor) = tasks.find_map(Task::queued_here) {
+            return executor.while_blocked(|| signal.next(deadline));
+        }
+    }
+    signal.next(deadline)
 }
 
 /// Whether a task whose end was signalled panicked. The signal comes just

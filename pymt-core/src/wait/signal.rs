@@ -70,29 +70,13 @@ impl Signal {
     /// The next finished index; `None` once `deadline` passes.
     pub(crate) fn next(&self, deadline: Option<Instant>) -> Option<usize> {
         let mut state = self.lock();
-        loop {
-            if let Some(index) = state.ready.pop_front() {
-                return Some(index);
-            }
-            state.sleeping = true;
-            state = match deadline {
-                None => self
-                    .cond
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        state.sleeping = false;
-                        return None;
-                    }
-                    self.cond
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            state.sleeping = false;
+        if let Some(index) = state.ready.pop_front() {
+            return Some(index);
         }
+        state.sleeping = true;
+        let (mut state, _) =
+            crate::deadline::wait_on(&self.cond, state, deadline, |state| !state.ready.is_empty());
+        state.sleeping = false;
+        state.ready.pop_front()
     }
 }

@@ -136,10 +136,10 @@ impl<T> TaskSet<T> {
             if let Some(index) = self.signal.try_next() {
                 return Some(self.take(index));
             }
-            if self.slots.iter().flatten().any(Task::help) {
+            if deadline.is_none() && self.slots.iter().flatten().any(Task::help) {
                 continue;
             }
-            return match self.signal.next(deadline) {
+            return match super::next_completion(&self.signal, self.slots.iter().flatten(), deadline) {
                 Some(index) => Some(self.take(index)),
                 None => Some(Err(TaskError::Timeout)),
             };

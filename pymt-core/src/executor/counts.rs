@@ -88,26 +88,15 @@ impl Load {
     }
 }
 
-/// Counts read and written without the lock (see `shared.rs`).
+/// Counts read and written without the lock (see the `executor` module docs).
 #[derive(Default)]
 pub(crate) struct Counts {
     pub(crate) load: Padded<Load>,
     /// Workers blocked (or about to block) on the lane.
     pub(crate) idle: Padded<AtomicUsize>,
-    /// Wake tokens pushed into the lane and not yet popped.
+    /// Wake tokens pushed into the lane and not yet taken by a worker.
     pub(crate) tokens: Padded<AtomicUsize>,
-    pub(crate) ranked: Padded<Ranked>,
     pub(crate) cold: Padded<Cold>,
-}
-
-/// Ranked entries of priority > 0 / < 0, stale ones included: written per
-/// ranked push and pop, so apart from what every submission reads. Hints
-/// only: an entry can be popped just before its push is counted, so a
-/// count can dip below zero (wrap) for a moment; readers only ask `!= 0`.
-#[derive(Default)]
-pub(crate) struct Ranked {
-    pub(crate) high: AtomicUsize,
-    pub(crate) low: AtomicUsize,
 }
 
 /// Written rarely (waits, lifecycle and resizes), read on

@@ -2,15 +2,14 @@
 //! `execute`, and wake-up tokens for workers blocked on the queue.
 
 use std::any::Any;
-use std::sync::Arc;
 
-use crate::task::cell::Run;
+use crate::task::task_ref::TaskRef;
 
 /// One queued item.
 pub(crate) enum Entry {
     /// A task; possibly stale (already claimed by a canceller or a waiting
     /// worker), which the worker notices when its claim fails.
-    Task(Arc<dyn Run>),
+    Task(TaskRef),
     /// A closure without a handle (`Pool::execute`).
     Job(Job),
     /// Makes a worker blocked on the queue look at the pool again (a ranked

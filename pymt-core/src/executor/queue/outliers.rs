@@ -1,9 +1,9 @@
 //! The locked part of a pool's queue: entries of outlying priorities,
-//! outside the lock-free levels of `priority_lanes.rs`.
+//! outside the lock-free levels of `levels.rs`.
 //!
 //! Order contract: higher priority first; equal priorities in submission
 //! order (one FIFO per priority). Priority 0, the default, never comes
-//! here: it takes the pool's main lane (`lane.rs`); workers take positive
+//! here: it takes the queue's main lane (`lane.rs`); workers take positive
 //! priorities before that lane and negative ones after it.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -17,11 +17,11 @@ use super::entry::Entry;
 /// the few distinct priorities in use plus O(1), where a binary heap of
 /// all entries costs O(log n) cache misses under the pool's lock.
 #[derive(Default)]
-pub(crate) struct RankedQueue {
+pub(crate) struct Outliers {
     by_priority: BTreeMap<i32, VecDeque<Entry>>,
 }
 
-impl RankedQueue {
+impl Outliers {
     pub(crate) fn push(&mut self, priority: i32, entry: Entry) {
         debug_assert_ne!(priority, 0, "priority 0 takes the lane");
         self.by_priority
@@ -56,27 +56,23 @@ impl RankedQueue {
 
 #[cfg(all(test, not(loom)))]
 mod test {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::task::cell::{Cell, Header, Run};
-    use crate::task::state::QUEUED;
+    use crate::task::task_ref::TaskRef;
 
     fn task(priority: i32) -> Entry {
-        let cell: Arc<dyn Run> = Cell::new(Header::new(None, priority, QUEUED, None), || ());
-        Entry::Task(cell)
+        Entry::Task(TaskRef::for_test(priority))
     }
 
     fn id_of(entry: &Entry) -> crate::TaskId {
         match entry {
-            Entry::Task(task) => task.header().id,
+            Entry::Task(task) => task.id(),
             _ => unreachable!("only tasks are pushed here"),
         }
     }
 
     #[test]
     fn higher_priority_first_fifo_among_equals() {
-        let mut q = RankedQueue::default();
+        let mut q = Outliers::default();
         let mut ids = Vec::new();
         for p in [1, 5, -2, 5, 3, 9, -2, 5] {
             let t = task(p);
@@ -94,7 +90,7 @@ mod test {
 
     #[test]
     fn pop_if_leaves_a_refused_top() {
-        let mut q = RankedQueue::default();
+        let mut q = Outliers::default();
         q.push(-1, task(-1));
         assert!(q.pop_if(|p| p > 0).is_none());
         assert_eq!(q.pop_if(|_| true).map(|(p, _)| p), Some(-1));
@@ -103,7 +99,7 @@ mod test {
 
     #[test]
     fn take_all_empties() {
-        let mut q = RankedQueue::default();
+        let mut q = Outliers::default();
         q.push(1, task(1));
         q.push(-4, task(-4));
         assert_eq!(q.take_all().len(), 2);

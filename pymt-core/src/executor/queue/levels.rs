@@ -1,5 +1,5 @@
 //! Lock-free queues for the common non-zero priorities: one FIFO lane per
-//! priority in `-SPAN..SPAN` (0 excluded: it has the pool's main lane),
+//! priority in `-SPAN..SPAN` (0 excluded: it has the queue's main lane),
 //! with a bit per level saying it may hold entries.
 //!
 //! A push is a lane push plus one `fetch_or`; a pop reads the bit words,
@@ -8,11 +8,11 @@
 //! a push that raced the clear either set the bit again after it or is
 //! visible to that check (its `fetch_or` came first, and the clear read
 //! it), so no entry is ever left behind a clear bit. Priorities outside the
-//! span go to the pool's ordered queue under its lock.
+//! span are outliers (`outliers.rs`).
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use super::counts::Padded;
+use crate::executor::counts::Padded;
 use super::entry::Entry;
 use super::lane::Lane;
 use crate::sync::AtomicU64;
@@ -49,7 +49,7 @@ type Slot = std::sync::OnceLock<Lane<Entry>>;
 #[cfg(loom)]
 type Slot = Lane<Entry>;
 
-pub(crate) struct PriorityLanes {
+pub(crate) struct Levels {
     /// `High` levels: index `p - 1` for priority `p`; `Low`: `-p - 1`.
     slots: [Box<[Slot]>; 2],
     /// Bit `i` of word `side`: level `i` of that side may hold entries.
@@ -57,12 +57,12 @@ pub(crate) struct PriorityLanes {
     bits: Padded<[AtomicU64; 2]>,
 }
 
-impl PriorityLanes {
+impl Levels {
     pub(crate) fn new() -> Self {
         // One bit per level: the span must fit a word.
         const _: () = assert!(SPAN <= 64);
         let slots = || (0..SPAN).map(|_| Slot::new()).collect::<Box<[Slot]>>();
-        PriorityLanes {
+        Levels {
             slots: [slots(), slots()],
             bits: Padded::new([AtomicU64::new(0), AtomicU64::new(0)]),
         }
@@ -161,47 +161,43 @@ impl PriorityLanes {
 
 #[cfg(all(test, not(loom)))]
 mod test {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::task::cell::{Cell, Header, Run};
-    use crate::task::state::QUEUED;
+    use crate::task::task_ref::TaskRef;
 
     fn task(priority: i32) -> Entry {
-        let cell: Arc<dyn Run> = Cell::new(Header::new(None, priority, QUEUED, None), || ());
-        Entry::Task(cell)
+        Entry::Task(TaskRef::for_test(priority))
     }
 
     fn priority_of(entry: &Entry) -> i32 {
         match entry {
-            Entry::Task(task) => task.header().priority,
+            Entry::Task(task) => task.priority(),
             _ => unreachable!("only tasks are pushed here"),
         }
     }
 
     #[test]
     fn levels_cover_the_span_and_nothing_else() {
-        assert_eq!(PriorityLanes::place(1), Some((Side::High, 0)));
+        assert_eq!(Levels::place(1), Some((Side::High, 0)));
         assert_eq!(
-            PriorityLanes::place(SPAN - 1),
+            Levels::place(SPAN - 1),
             Some((Side::High, SPAN as usize - 2))
         );
-        assert_eq!(PriorityLanes::place(-1), Some((Side::Low, 0)));
+        assert_eq!(Levels::place(-1), Some((Side::Low, 0)));
         assert_eq!(
-            PriorityLanes::place(-SPAN),
+            Levels::place(-SPAN),
             Some((Side::Low, SPAN as usize - 1))
         );
         for outside in [0, SPAN, -SPAN - 1, i32::MAX, i32::MIN] {
-            assert_eq!(PriorityLanes::place(outside), None, "{outside}");
+            assert_eq!(Levels::place(outside), None, "{outside}");
         }
-        let levels = PriorityLanes::new();
+        let levels = Levels::new();
         assert!(levels.push(0, task(0)).is_err());
         assert!(levels.push(i32::MAX, task(i32::MAX)).is_err());
     }
 
     #[test]
     fn pops_highest_first_and_nearest_zero_first_below() {
-        let levels = PriorityLanes::new();
+        let levels = Levels::new();
         for p in [3, -2, 9, -1, 3, -40, 1] {
             assert!(levels.push(p, task(p)).is_ok());
         }
@@ -218,7 +214,7 @@ mod test {
 
     #[test]
     fn take_all_empties_every_level() {
-        let levels = PriorityLanes::new();
+        let levels = Levels::new();
         for p in [5, -5, 5] {
             assert!(levels.push(p, task(p)).is_ok());
         }

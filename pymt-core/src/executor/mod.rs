@@ -1,0 +1,316 @@
+//! The executor layer: what moves a task from a queue onto a thread and
+//! back to its handles. A `Pool` and a dedicated `Worker` are both handles
+//! to one [`Executor`].
+//!
+//! | module | job |
+//! |---|---|
+//! | `queue/` | the [`Queue`](queue::Queue): every lane, level and outlier; push and pop |
+//! | `admission.rs` | whether a submission may enter: capacity, drains, a closed executor |
+//! | `population.rs` | the workers: grow, spawn, retire, resize |
+//! | `worker_loop.rs` | one worker's loop, its busy and idle phases, and its guard |
+//! | `lifecycle.rs` | close, join, shutdown, detach, and the waits on counts |
+//! | `counts.rs` | the lock-free counts, laid out for the hot path |
+//! | `current.rs` | the thread-local "the executor I am a worker of" |
+//!
+//! Tasks are seen only as [`TaskRef`]s (try to start, run, try to abort),
+//! and tasks call back only through the hooks at the end of this file.
+//!
+//! # Locks and handshakes
+//!
+//! Submitting takes no lock: it bumps an atomic count and pushes onto the
+//! lock-free queue. One mutex guards the rest: the worker counts, the
+//! lifecycle, and the condvars of every wait on counts (`wait_completion`,
+//! `drain`, `join`, a full bounded queue).
+//!
+//! Lock-free counts and locked waits meet in one pattern: the waiter
+//! announces itself (a sleeper or idle count, SeqCst) and then re-reads the
+//! counts; the updater changes a count (SeqCst) and then reads the
+//! announcement, taking the lock to notify only if someone announced. In
+//! the SeqCst order one of the two sees the other, so no wake-up is lost,
+//! and nobody pays for a notification nobody waits for.
+
+mod admission;
+pub(crate) mod config;
+pub(crate) mod counts;
+pub(crate) mod current;
+mod lifecycle;
+mod population;
+pub(crate) mod queue;
+mod worker_loop;
+
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::{Arc, PoisonError};
+
+pub(crate) use self::admission::{Admission, Refusal};
+use self::config::Config;
+use self::counts::{Counts, Occupancy, Padded};
+pub(crate) use self::lifecycle::{Lifecycle, RunningTasks};
+use self::queue::Queue;
+use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::task::context;
+use crate::task::state::Outcome;
+use crate::task::task_ref::TaskRef;
+use crate::unwind;
+
+/// What the mutex guards.
+struct State {
+    /// Worker threads alive or starting.
+    workers: usize,
+    /// Workers spawned that have not reached their loop yet.
+    starting: usize,
+    min_workers: usize,
+    max_workers: usize,
+    /// Workers blocked in a timed wait on a task still queued here: each
+    /// lets one more worker start (see `population.rs`).
+    blocked: usize,
+    lifecycle: Lifecycle,
+    /// `drain` calls in progress: outside submissions wait.
+    draining: usize,
+    next_thread: usize,
+}
+
+/// Counters read by `stats()` without the lock.
+#[derive(Default)]
+struct Totals {
+    completed: AtomicUsize,
+    panicked: AtomicUsize,
+    cancelled: AtomicUsize,
+}
+
+/// Snapshot of the counts behind `Pool::stats`.
+pub(crate) struct Snapshot {
+    pub(crate) workers: usize,
+    pub(crate) active: usize,
+    pub(crate) queued: usize,
+    pub(crate) completed: usize,
+    pub(crate) panicked: usize,
+    pub(crate) cancelled: usize,
+}
+
+/// The shared core of a `Pool` or `Worker`.
+pub(crate) struct Executor {
+    config: Config,
+    state: Mutex<State>,
+    queue: Queue,
+    /// Submitters wait here for queue space or the end of a drain.
+    space_cv: Condvar,
+    /// `wait_completion`, `drain`, `join`, `shutdown` wait here.
+    state_cv: Condvar,
+    counts: Counts,
+    /// Written per finished body: kept off the lines that are only read.
+    totals: Padded<Totals>,
+}
+
+impl Executor {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
+        let min = config.min_workers;
+        let executor = Arc::new(Executor {
+            state: Mutex::new(State {
+                workers: min,
+                starting: min,
+                min_workers: config.min_workers,
+                max_workers: config.max_workers,
+                blocked: 0,
+                lifecycle: Lifecycle::Open,
+                draining: 0,
+                next_thread: 0,
+            }),
+            config,
+            queue: Queue::new(),
+            space_cv: Condvar::new(),
+            state_cv: Condvar::new(),
+            counts: Counts::default(),
+            totals: Padded::default(),
+        });
+        executor.sync_mirrors(&executor.lock());
+        for _ in 0..min {
+            executor.spawn_worker();
+        }
+        executor
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn on_own_worker(&self) -> bool {
+        current::is(self)
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.counts.cold.stop_all.load(SeqCst)
+    }
+
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.counts.cold.closed.load(SeqCst)
+    }
+
+    fn occupancy(&self) -> Occupancy {
+        self.counts.load.get()
+    }
+
+    fn queued(&self) -> usize {
+        self.occupancy().queued
+    }
+
+    pub(crate) fn queue_capacity(&self) -> Option<usize> {
+        self.config.queue_capacity
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let workers = self.lock().workers;
+        let now = self.occupancy();
+        Snapshot {
+            workers,
+            active: now.active,
+            queued: now.queued,
+            completed: self.totals.completed.load(Relaxed),
+            panicked: self.totals.panicked.load(Relaxed),
+            cancelled: self.totals.cancelled.load(Relaxed),
+        }
+    }
+
+    // ===== counts and wake-ups =====
+
+    /// A queued entry starts running (popped, or claimed inline).
+    fn started(&self) -> Occupancy {
+        let after = self.counts.load.started();
+        self.left_queue(after);
+        after
+    }
+
+    /// A queued entry left without running (cancelled, rejected).
+    fn unqueued(&self) {
+        let after = self.counts.load.unqueued();
+        self.left_queue(after);
+    }
+
+    /// Wake-ups owed when a live entry leaves the queue.
+    fn left_queue(&self, after: Occupancy) {
+        crate::sync::handshake();
+        if self.counts.cold.space_sleepers.load(SeqCst) > 0 {
+            let _st = self.lock();
+            self.space_cv.notify_one();
+        }
+        if after.queued == 0 {
+            if self.is_closed() {
+                // Workers of a closed executor blocked waiting for entries
+                // still counted: there are none now.
+                self.wake_workers(self.counts.idle.load(SeqCst));
+            }
+            self.notify_state();
+        }
+    }
+
+    /// A body (task or job) ended.
+    fn finished(&self) {
+        // Every wait on the pool needs an empty queue: skip the wake-up
+        // otherwise (the last entry to leave the queue notifies then).
+        let after = self.counts.load.finished();
+        crate::sync::handshake();
+        if after.queued == 0 {
+            self.notify_state();
+        }
+    }
+
+    /// Pushes `n` wake tokens, counted so ranked pushes send no more than
+    /// one per idle worker.
+    fn wake_workers(&self, n: usize) {
+        self.counts.tokens.fetch_add(n, SeqCst);
+        for _ in 0..n {
+            self.queue.push_wake();
+        }
+    }
+
+    /// Wakes one blocked worker for an entry the lane will not announce
+    /// (a ranked push, a put-back lane entry) unless enough tokens are on
+    /// their way. A woken worker gives up its token before it stops
+    /// counting as idle (`worker_loop.rs`), so reading `idle` first and
+    /// `tokens` second never sees a worker gone and its token not.
+    fn wake_one_for_entry(&self) {
+        let idle = self.counts.idle.load(SeqCst);
+        if idle > self.counts.tokens.load(SeqCst) {
+            self.wake_workers(1);
+        }
+    }
+
+    /// A wake token was taken off the queue.
+    fn token_taken(&self) {
+        self.counts.tokens.fetch_sub(1, SeqCst);
+    }
+
+    /// Wakes `wait_completion` / `join` sleepers, if any.
+    fn notify_state(&self) {
+        if self.counts.cold.state_sleepers.load(SeqCst) > 0 {
+            let _st = self.lock();
+            self.state_cv.notify_all();
+        }
+    }
+
+    /// `notify_state` with the lock already held.
+    fn notify_state_locked(&self) {
+        if self.counts.cold.state_sleepers.load(SeqCst) > 0 {
+            self.state_cv.notify_all();
+        }
+    }
+
+    fn drop_cancelled_job(&self, job: queue::Job) {
+        self.totals.cancelled.fetch_add(1, Relaxed);
+        unwind::drop_contained("dropping a cancelled job", job);
+    }
+
+    // ===== the hooks tasks call =====
+
+    /// A task of this executor ended.
+    pub(crate) fn record(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Succeeded => &self.totals.completed,
+            Outcome::Panicked => &self.totals.panicked,
+            Outcome::Cancelled => &self.totals.cancelled,
+            Outcome::Rejected => return,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// A queued task was cancelled through its handle.
+    pub(crate) fn cancelled_while_queued(&self) {
+        self.unqueued();
+    }
+
+    /// True if this thread is one of this executor's workers (so a wait
+    /// may run the awaited task itself).
+    pub(crate) fn is_current_worker(&self) -> bool {
+        self.on_own_worker()
+    }
+
+    /// Runs `task`, still queued here, on this thread (one of our workers,
+    /// waiting on it); false if someone else claimed it first.
+    pub(crate) fn run_inline(&self, task: TaskRef) -> bool {
+        if !task.try_start() {
+            return false;
+        }
+        self.started();
+        task.run();
+        self.finished();
+        true
+    }
+
+    /// Bodies this thread itself runs for this executor (a worker waiting
+    /// on its own pool must not wait for itself).
+    fn own_active(&self) -> usize {
+        if self.on_own_worker() {
+            context::depth()
+        } else {
+            0
+        }
+    }
+
+    fn own_workers(&self) -> usize {
+        usize::from(self.on_own_worker())
+    }
+}

@@ -1,0 +1,207 @@
+//! The workers of an executor: starting them on demand, retiring idle and
+//! surplus ones, and resizing.
+//!
+//! `State::workers` counts threads alive or starting; the lock-free mirrors
+//! in `counts.cold` (`can_grow`, `excess`, `reapable`) let the hot paths
+//! decide without the lock, and are rechecked under it.
+//!
+//! # Compensation for blocked workers
+//!
+//! A worker that waits with a timeout on a task still queued in its own
+//! pool does not run it inline (an inline run cannot be cut short, so the
+//! wait would overrun its deadline, or deadlock on what the waiter holds).
+//! Instead, while it waits, it counts as `blocked`, and the pool may run
+//! one more worker than `max_workers` for it, so the awaited task still
+//! finds a thread and waiting never deadlocks the pool. When the wait ends
+//! the surplus worker retires as soon as it is idle.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Arc;
+
+use super::{Executor, Lifecycle, State};
+
+impl State {
+    /// How many workers may run now.
+    fn capacity(&self) -> usize {
+        self.max_workers + self.blocked
+    }
+}
+use crate::error::TaskError;
+use crate::sync::{self, thread};
+
+impl Executor {
+    /// Publishes the worker-count mirrors; call after changing `workers`,
+    /// `min_workers` or `max_workers`, lock held.
+    pub(super) fn sync_mirrors(&self, st: &State) {
+        let cold = &self.counts.cold;
+        cold.can_grow.store(st.workers < st.capacity(), SeqCst);
+        cold.excess.store(st.workers > st.capacity(), SeqCst);
+        cold.reapable.store(st.workers > st.min_workers, SeqCst);
+    }
+
+    /// Starts a worker if below the maximum and more entries wait than
+    /// idle or starting workers will take.
+    pub(super) fn grow(self: &Arc<Self>) {
+        let spawn = {
+            let mut st = self.lock();
+            let takers = self.counts.idle.load(SeqCst) + st.starting;
+            // A joining pool still finishes its queue: a worker may be
+            // needed for it while another is blocked in `join` itself.
+            let spawn = st.lifecycle != Lifecycle::ShuttingDown
+                && st.workers < st.capacity()
+                && self.queued() > takers;
+            if spawn {
+                st.workers += 1;
+                st.starting += 1;
+                self.sync_mirrors(&st);
+            }
+            spawn
+        };
+        if spawn {
+            self.spawn_worker();
+        }
+    }
+
+    /// Starts the thread of a worker already counted in `workers` and
+    /// `starting`.
+    pub(super) fn spawn_worker(self: &Arc<Self>) {
+        let index = {
+            let mut st = self.lock();
+            st.next_thread += 1;
+            st.next_thread
+        };
+        let mut builder = thread::Builder::new().name(self.config.worker_thread_name(index));
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let executor = Arc::clone(self);
+        if let Err(error) = builder.spawn(move || executor.run_worker()) {
+            report_error!(
+                "pymt: pool '{}' could not start a worker thread: {error}",
+                self.config.name
+            );
+            let unmanned = {
+                let mut st = self.lock();
+                st.workers -= 1;
+                st.starting -= 1;
+                self.sync_mirrors(&st);
+                self.notify_state_locked();
+                st.workers == 0
+            };
+            // With no thread to run them, queued entries would wait forever.
+            if unmanned {
+                self.end_queued(&TaskError::Rejected);
+            }
+        }
+    }
+
+    /// A worker reached its loop.
+    pub(super) fn worker_started(&self) {
+        self.lock().starting -= 1;
+    }
+
+    /// Exits if the executor has more workers than its maximum.
+    pub(super) fn retire_surplus(&self) -> bool {
+        let mut st = self.lock();
+        if st.workers <= st.capacity() {
+            return false;
+        }
+        self.leave(&mut st);
+        true
+    }
+
+    /// The idle timeout passed (this worker is still counted idle).
+    pub(super) fn retire_idle(&self) -> bool {
+        let mut st = self.lock();
+        self.counts.idle.fetch_sub(1, SeqCst);
+        if st.workers <= st.min_workers {
+            return false;
+        }
+        // Leave first, then look: a submitter that saw us idle (and so did
+        // not start a worker) has counted its entry by now, and one that
+        // did not see us idle sees `can_grow` and starts one.
+        st.workers -= 1;
+        self.sync_mirrors(&st);
+        sync::handshake();
+        if self.queued() > 0 {
+            st.workers += 1;
+            self.sync_mirrors(&st);
+            return false;
+        }
+        self.notify_state_locked();
+        true
+    }
+
+    /// This worker leaves the count, lock held.
+    pub(super) fn leave(&self, st: &mut State) {
+        st.workers -= 1;
+        self.sync_mirrors(st);
+        self.notify_state_locked();
+    }
+
+    /// True if no worker is left and the executor is closed: the last one
+    /// out empties the queue (see `lifecycle.rs`).
+    pub(super) fn abandoned(&self) -> bool {
+        let st = self.lock();
+        st.workers == 0 && st.lifecycle != Lifecycle::Open
+    }
+
+    pub(crate) fn set_max_workers(self: &Arc<Self>, max: usize) {
+        let max = max.max(1);
+        let mut st = self.lock();
+        st.max_workers = max;
+        st.min_workers = st.min_workers.min(max);
+        // Shrinking: wake surplus idle workers so they retire now (the
+        // mirrors first: a woken worker must see that it is surplus).
+        self.sync_mirrors(&st);
+        self.wake_workers(st.workers.saturating_sub(st.capacity()));
+        // Growing: start workers for entries already queued.
+        let mut spawn = 0;
+        if st.lifecycle != Lifecycle::ShuttingDown {
+            let takers = self.counts.idle.load(SeqCst) + st.starting;
+            let waiting = self.queued().saturating_sub(takers);
+            spawn = waiting.min(st.capacity().saturating_sub(st.workers));
+            st.workers += spawn;
+            st.starting += spawn;
+        }
+        self.sync_mirrors(&st);
+        drop(st);
+        for _ in 0..spawn {
+            self.spawn_worker();
+        }
+    }
+
+    /// Runs `wait` (a timed wait of this worker on a task queued here)
+    /// with one more worker allowed, started now if the queue needs it.
+    pub(crate) fn while_blocked<R>(self: &Arc<Self>, wait: impl FnOnce() -> R) -> R {
+        {
+            let mut st = self.lock();
+            st.blocked += 1;
+            self.sync_mirrors(&st);
+        }
+        sync::handshake();
+        if self.queued() > self.counts.idle.load(SeqCst) {
+            self.grow();
+        }
+        let out = wait();
+        let mut st = self.lock();
+        st.blocked -= 1;
+        self.sync_mirrors(&st);
+        // A surplus worker blocked on the lane retires once woken.
+        self.wake_workers(st.workers.saturating_sub(st.capacity()));
+        out
+    }
+
+    pub(crate) fn max_workers(&self) -> usize {
+        self.lock().max_workers
+    }
+
+    pub(crate) fn min_workers(&self) -> usize {
+        self.lock().min_workers
+    }
+
+    /// True while the worker threads exist (for `Worker::is_alive`).
+    pub(crate) fn has_workers(&self) -> bool {
+        self.lock().workers > 0
+    }
+}

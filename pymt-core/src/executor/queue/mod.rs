@@ -1,0 +1,210 @@
+//! The executor's queue: one type that owns every lane, level, inbox and
+//! outlier, with push and pop side by side.
+//!
+//! # Ordering contract
+//!
+//! Higher priority first; equal priorities in submission order. Entries
+//! pushed by one thread are popped in exactly that order. Pushes that race
+//! from several threads are ordered by when each push completes.
+//!
+//! # Layout
+//!
+//! - `lane`: priority 0 (nearly every submission). Idle workers block on
+//!   it, and wake tokens ([`Entry::Wake`]) travel through it.
+//! - `levels`: a lock-free lane per priority in -64..63 other than 0, with
+//!   a bit per level (`levels.rs`).
+//! - `inbox` and `outliers`: other priorities. They are pushed lock-free
+//!   into the inbox, and whoever pops one sorts the inbox into one FIFO per
+//!   priority under a small lock (`outliers.rs`).
+//! - `returned`: priority-0 entries a worker took off the lane just before
+//!   a higher entry showed up. They go back here, ahead of the rest of the
+//!   lane, where any worker can take them, instead of waiting in one busy
+//!   worker's hands. The pop that returns one says so, and its caller wakes
+//!   an idle worker for it.
+//!
+//! Pop order: outliers above the levels, high levels, returned, lane, low
+//! levels, outliers below them.
+
+mod entry;
+mod lane;
+mod levels;
+mod outliers;
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use self::levels::{Levels, Side};
+use self::outliers::Outliers;
+use super::counts::Padded;
+use crate::sync::{self, AtomicUsize, Mutex, MutexGuard};
+
+pub(crate) use self::entry::{Entry, Job};
+pub(crate) use self::lane::TimedOut;
+use self::lane::Lane;
+
+/// What a pop found.
+pub(crate) struct Popped {
+    pub(crate) entry: Entry,
+    /// A lane entry was put back (into `returned`) to make way for this
+    /// one: an idle worker should be woken for it.
+    pub(crate) put_back: bool,
+}
+
+/// How many outliers each side holds, stale ones included: lets a pop skip
+/// the lock when none. Hints only: an entry can be popped just before its
+/// push is counted, so a count can dip below zero (wrap) for a moment;
+/// readers only ask `!= 0`.
+#[derive(Default)]
+struct Hints {
+    high: AtomicUsize,
+    low: AtomicUsize,
+}
+
+impl Hints {
+    fn of(&self, priority: i32) -> &AtomicUsize {
+        if priority > 0 {
+            &self.high
+        } else {
+            &self.low
+        }
+    }
+}
+
+pub(crate) struct Queue {
+    lane: Lane<Entry>,
+    returned: Lane<Entry>,
+    levels: Levels,
+    inbox: Lane<(i32, Entry)>,
+    outliers: Mutex<Outliers>,
+    hints: Padded<Hints>,
+}
+
+impl Queue {
+    pub(crate) fn new() -> Self {
+        Queue {
+            lane: Lane::new(),
+            returned: Lane::new(),
+            levels: Levels::new(),
+            inbox: Lane::new(),
+            outliers: Mutex::new(Outliers::default()),
+            hints: Padded::default(),
+        }
+    }
+
+    fn lock_outliers(&self) -> MutexGuard<'_, Outliers> {
+        self.outliers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Pushes `entry` at `priority`, without a lock unless it is an outlier
+    /// (and then only the inbox's lock-free push).
+    pub(crate) fn push(&self, priority: i32, entry: Entry) {
+        if priority == 0 {
+            return self.lane.push(entry);
+        }
+        if let Err(entry) = self.levels.push(priority, entry) {
+            // Pushed, then announced: a pop that sees the hint finds it.
+            self.inbox.push((priority, entry));
+            self.hints.of(priority).fetch_add(1, SeqCst);
+        }
+    }
+
+    /// A wake-up token for a worker blocked on the lane.
+    pub(crate) fn push_wake(&self) {
+        self.lane.push(Entry::Wake);
+    }
+
+    /// The next entry in priority order, without blocking.
+    pub(crate) fn pop(&self) -> Option<Popped> {
+        let found = |entry| Popped {
+            entry,
+            put_back: false,
+        };
+        if let Some(entry) = self.pop_high() {
+            return Some(found(entry));
+        }
+        if let Some(entry) = self.returned.try_pop() {
+            return Some(found(entry));
+        }
+        if let Some(entry) = self.lane.try_pop() {
+            // Popping synchronised with its push: a higher entry the same
+            // submitter queued before it is visible by now, and runs first.
+            if let Some(first) = self.pop_high() {
+                self.returned.push(entry);
+                return Some(Popped {
+                    entry: first,
+                    put_back: true,
+                });
+            }
+            return Some(found(entry));
+        }
+        self.pop_low().map(found)
+    }
+
+    /// Blocks on the lane until an entry (or a token) arrives, or `timeout`
+    /// passes (`None`: no limit). Callers look at the other lanes first.
+    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<Entry, TimedOut> {
+        self.lane.pop_wait(timeout)
+    }
+
+    fn pop_high(&self) -> Option<Entry> {
+        if self.hints.high.load(SeqCst) != 0 {
+            if let Some(entry) = self.pop_outlier(|priority| priority > 0) {
+                return Some(entry);
+            }
+        }
+        if self.levels.maybe_any(Side::High) {
+            return self.levels.pop(Side::High);
+        }
+        None
+    }
+
+    fn pop_low(&self) -> Option<Entry> {
+        if self.levels.maybe_any(Side::Low) {
+            if let Some(entry) = self.levels.pop(Side::Low) {
+                return Some(entry);
+            }
+        }
+        if self.hints.low.load(SeqCst) != 0 {
+            return self.pop_outlier(|_| true);
+        }
+        None
+    }
+
+    /// Pops the top outlier if `accept` takes its priority, after sorting
+    /// the inbox in.
+    fn pop_outlier(&self, accept: impl FnOnce(i32) -> bool) -> Option<Entry> {
+        let (priority, entry) = {
+            let mut outliers = self.lock_outliers();
+            self.sort_inbox(&mut outliers);
+            outliers.pop_if(accept)?
+        };
+        self.hints.of(priority).fetch_sub(1, SeqCst);
+        Some(entry)
+    }
+
+    fn sort_inbox(&self, outliers: &mut Outliers) {
+        while let Some((priority, entry)) = self.inbox.try_pop() {
+            outliers.push(priority, entry);
+        }
+    }
+
+    /// Removes every entry (live, stale and tokens), for a shutdown or an
+    /// executor whose last worker left.
+    pub(crate) fn take_all(&self) -> Vec<Entry> {
+        let outliers = {
+            let mut outliers = self.lock_outliers();
+            self.sort_inbox(&mut outliers);
+            outliers.take_all()
+        };
+        for (priority, _) in &outliers {
+            self.hints.of(*priority).fetch_sub(1, SeqCst);
+        }
+        sync::handshake();
+        let mut all: Vec<Entry> = outliers.into_iter().map(|(_, entry)| entry).collect();
+        all.extend(self.levels.take_all());
+        all.extend(std::iter::from_fn(|| self.returned.try_pop()));
+        all.extend(std::iter::from_fn(|| self.lane.try_pop()));
+        all
+    }
+}

@@ -1,0 +1,79 @@
+//! The part of a task guarded by its lock: the stage (closure, then
+//! outcome) and the rarely needed extras.
+
+use super::listener::Listener;
+use super::stage::Stage;
+use crate::limiter::Permit;
+
+pub(crate) struct Slot<T, F> {
+    pub(crate) stage: Stage<T, F>,
+    /// What few tasks need, allocated on first use: most tasks never get a
+    /// listener, a permit or a sleeping waiter, and an empty `Vec` alone
+    /// would cost each of them 24 bytes.
+    pub(crate) extras: Option<Box<Extras<T>>>,
+}
+
+pub(crate) struct Extras<T> {
+    pub(crate) listeners: Vec<Listener<T>>,
+    pub(crate) permit: Option<Permit>,
+    /// Threads blocked on the condvar: no notify syscall when zero.
+    pub(crate) sleepers: u32,
+}
+
+impl<T, F> Slot<T, F> {
+    pub(crate) fn new(job: F) -> Self {
+        Slot {
+            stage: Stage::Job(job),
+            extras: None,
+        }
+    }
+
+    pub(crate) fn extras(&mut self) -> &mut Extras<T> {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn has_code_listeners(&self) -> bool {
+        self.extras
+            .as_ref()
+            .is_some_and(|extras| extras.listeners.iter().any(Listener::runs_code))
+    }
+
+    pub(crate) fn take_listeners(&mut self) -> Vec<Listener<T>> {
+        self.extras
+            .as_mut()
+            .map(|extras| std::mem::take(&mut extras.listeners))
+            .unwrap_or_default()
+    }
+
+    /// Takes the code listeners (callbacks), leaving the others.
+    pub(crate) fn take_code_listeners(&mut self) -> Vec<Listener<T>> {
+        let (code, rest): (Vec<_>, Vec<_>) = self
+            .take_listeners()
+            .into_iter()
+            .partition(Listener::runs_code);
+        if !rest.is_empty() {
+            self.extras().listeners = rest;
+        }
+        code
+    }
+
+    pub(crate) fn take_permit(&mut self) -> Option<Permit> {
+        self.extras.as_mut().and_then(|extras| extras.permit.take())
+    }
+
+    pub(crate) fn has_sleepers(&self) -> bool {
+        self.extras
+            .as_ref()
+            .is_some_and(|extras| extras.sleepers > 0)
+    }
+}
+
+impl<T> Default for Extras<T> {
+    fn default() -> Self {
+        Extras {
+            listeners: Vec::new(),
+            permit: None,
+            sleepers: 0,
+        }
+    }
+}
