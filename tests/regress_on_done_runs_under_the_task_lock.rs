@@ -8,6 +8,13 @@
 //! thread deadlocked, though the same callback worked when registered before
 //! the task ended (then it ran unlocked, in the completion). A
 //! timing-dependent deadlock.
+//!
+//! Now the late callback runs without the lock, borrowing the value: what
+//! does not need the value (`state`, `is_done`, `on_done`, `cancel`,
+//! dropping a handle) goes on, and `try_result` answers at once (`None`
+//! while the value is lent). Readers that need the value wait for the
+//! callback to return: `T` need not be `Sync`, so nobody else may touch it
+//! while the callback holds `&T` (documented on `Task::on_done`).
 
 mod common;
 use common::*;
@@ -24,7 +31,14 @@ fn callback_that_asks_another_thread(
     move |_r| {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(t2.try_result());
+            let read = t2.try_result();
+            assert!(matches!(read, None | Some(Ok(5))), "{read:?}");
+            assert!(!t2.is_cancelled());
+            let (seen_tx, seen_rx) = mpsc::channel();
+            t2.on_done(move |r| drop(seen_tx.send(r.clone())));
+            drop(t2);
+            let _ = tx.send(read);
+            drop(seen_rx);
         });
         let answered = rx.recv_timeout(ms(2_000)).is_ok();
         let _ = res_tx.send(answered);
@@ -44,6 +58,23 @@ fn control_callback_registered_before_the_end() {
     gate_tx.send(()).unwrap();
     assert_eq!(res_rx.recv_timeout(LONG), Ok(true));
     assert!(pool.join(LONG));
+}
+
+/// A late callback borrows the value: a blocking reader on another thread
+/// waits for the callback to return (here, past its own timeout).
+#[test]
+fn value_readers_wait_for_a_late_callback() {
+    let t = pymt::spawn(|| 5u32);
+    assert!(t.wait_timeout(LONG));
+    let (res_tx, res_rx) = mpsc::channel();
+    let t2 = t.clone();
+    t.on_done(move |r| {
+        assert_eq!(r, &Ok(5));
+        let reader = std::thread::spawn(move || t2.result_timeout(ms(100)));
+        let _ = res_tx.send(reader.join().expect("the reader ended"));
+    });
+    assert_eq!(res_rx.recv_timeout(LONG), Ok(Err(TaskError::Timeout)));
+    assert_eq!(t.result_timeout(LONG), Ok(5));
 }
 
 #[test]

@@ -235,6 +235,14 @@ impl<R: Send + 'static> Launch<R> {
         self.start(|| slot.target(), f)
     }
 
+    /// Runs `f` on `pool` (tests and models; expansions use a slot).
+    pub fn on<F>(self, pool: &Pool, f: F) -> Task<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+    {
+        self.start(|| pool.target(), f)
+    }
+
     /// Runs `f` on the slot's daemon worker.
     pub fn daemon<F>(self, slot: &'static DaemonSlot, f: F) -> Task<R>
     where

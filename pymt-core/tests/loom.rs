@@ -579,3 +579,151 @@ fn pool_ranked_then_plain_keep_their_order() {
     });
     coverage.assert_saw(&["ordered"]);
 }
+
+/// Defect 7 of the correctness review: a ranked push wakes a blocked worker
+/// only if more workers are idle than wake tokens are on their way. A
+/// woken worker must give up its token before it stops counting as idle,
+/// or a push in between sees one idle worker and one token, and wakes
+/// nobody although a worker is still blocked. Here `first` waits for
+/// `second` to start, so `second` must reach the other worker: a lost
+/// wake-up is a loom deadlock.
+#[test]
+fn ranked_pushes_wake_both_idle_workers() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(2)
+            .max_workers(2)
+            .build()
+            .unwrap();
+        let started = Arc::new(AtomicBool::new(false));
+        let first = {
+            let started = Arc::clone(&started);
+            let gate = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+            let opener = Arc::clone(&gate);
+            let task = pool.submit_with_priority(5, move || {
+                started.store(true, SeqCst);
+                let (open, cv) = &*gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = cv.wait(open).unwrap();
+                }
+            });
+            (task, opener)
+        };
+        seen.saw(if started.load(SeqCst) {
+            "second pushed after the first started"
+        } else {
+            "second pushed while the first was queued"
+        });
+        let (first, opener) = first;
+        let second = pool.submit_with_priority(5, move || {
+            let (open, cv) = &*opener;
+            *open.lock().unwrap() = true;
+            cv.notify_one();
+        });
+        assert_eq!(second.join(), Ok(()));
+        assert_eq!(first.join(), Ok(()));
+        assert!(pool.join(Duration::MAX));
+    });
+    coverage.assert_saw(&[
+        "second pushed while the first was queued",
+        "second pushed after the first started",
+    ]);
+}
+
+/// Defect 6: a task waiting in a limiter is queued when a permit frees,
+/// while a canceller races it. It is counted in the pool's queue before it
+/// can be claimed from the queued state, so the count never drifts (a
+/// miscount would leave `join` waiting forever, or `queued` at 2^32-1).
+#[test]
+fn deferred_launch_vs_cancel_keeps_the_count() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let limiter = leaked_limiter(1);
+        let pool = one_worker_pool();
+        let permit = limiter.acquire();
+        let task = Launch::new().deferred(limiter).on(&pool, || 1);
+        let released = Arc::new(AtomicBool::new(false));
+        let canceller = {
+            let (task, released) = (task.clone(), Arc::clone(&released));
+            thread::spawn(move || {
+                let after = released.load(SeqCst);
+                (task.cancel(), after)
+            })
+        };
+        drop(permit);
+        released.store(true, SeqCst);
+        let (cancelled, after_release) = canceller.join().unwrap();
+        let outcome = task.join();
+        assert_eq!(cancelled, outcome == Err(TaskError::Cancelled));
+        if !cancelled {
+            assert_eq!(outcome, Ok(1));
+        }
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active), (0, 0));
+        assert_eq!(limiter.available(), 1);
+        seen.saw(match (cancelled, after_release) {
+            (true, false) => "cancelled before the release",
+            (true, true) => "cancelled after the release",
+            (false, _) => "ran",
+        });
+    });
+    coverage.assert_saw(&[
+        "cancelled before the release",
+        "cancelled after the release",
+        "ran",
+    ]);
+}
+
+/// Defect 5: a task's completion (its callback) submits to its own pool's
+/// full bounded queue. The submission is queued past the capacity: it
+/// neither blocks the finishing worker nor runs the queued task inside the
+/// unfinished completion (where that task, waiting on the finishing one,
+/// deadlocked). Everything ends, and the counts settle.
+#[test]
+fn completion_submits_to_its_own_full_queue() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(1)
+            .queue_capacity(1)
+            .build()
+            .unwrap();
+        let first = pool.submit(|| 1);
+        let from_callback = Arc::new(loom::sync::Mutex::new(None));
+        {
+            let (pool, slot, seen) = (pool.clone(), Arc::clone(&from_callback), seen.clone());
+            let worker = thread::current().id();
+            first.on_done(move |_| {
+                let full = pool.stats().queued >= 1;
+                let on_worker = thread::current().id() != worker;
+                seen.saw(match (on_worker, full) {
+                    (true, true) => "callback on the worker, queue full",
+                    (true, false) => "callback on the worker, room left",
+                    (false, _) => "callback on the registering thread",
+                });
+                *slot.lock().unwrap() = Some(pool.submit(|| 2));
+            });
+        }
+        let waiter = {
+            let first = first.clone();
+            pool.submit(move || first.join())
+        };
+        assert_eq!(waiter.join(), Ok(Ok(1)));
+        let second = from_callback.lock().unwrap().take().expect("callback ran");
+        assert_eq!(second.join(), Ok(2));
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.completed), (0, 0, 3));
+    });
+    coverage.assert_saw(&[
+        "callback on the worker, queue full",
+        "callback on the registering thread",
+    ]);
+}

@@ -145,8 +145,7 @@ impl Executor {
         if ranked {
             self.wake_one_for_entry();
         }
-        if self.counts.cold.can_grow.load(SeqCst) && self.queued() > self.counts.idle.load(SeqCst)
-        {
+        if self.counts.cold.can_grow.load(SeqCst) && self.queued() > self.counts.idle.load(SeqCst) {
             self.grow();
         }
         if self.is_closed() {

@@ -60,8 +60,9 @@ struct State {
     starting: usize,
     min_workers: usize,
     max_workers: usize,
-    /// Workers blocked in a timed wait on a task still queued here: each
-    /// lets one more worker start (see `population.rs`).
+    /// Workers blocked in a wait that cannot help (a timed wait on one of
+    /// our tasks, a pool-level wait): each lets one more worker start (see
+    /// `population.rs`).
     blocked: usize,
     lifecycle: Lifecycle,
     /// `drain` calls in progress: outside submissions wait.

@@ -7,13 +7,14 @@
 //!
 //! # Compensation for blocked workers
 //!
-//! A worker that waits with a timeout on a task still queued in its own
-//! pool does not run it inline (an inline run cannot be cut short, so the
-//! wait would overrun its deadline, or deadlock on what the waiter holds).
-//! Instead, while it waits, it counts as `blocked`, and the pool may run
-//! one more worker than `max_workers` for it, so the awaited task still
-//! finds a thread and waiting never deadlocks the pool. When the wait ends
-//! the surplus worker retires as soon as it is idle.
+//! A worker that waits with a timeout on a task of its own pool does not
+//! run it inline (an inline run cannot be cut short, so the wait would
+//! overrun its deadline, or deadlock on what the waiter holds). Instead,
+//! while it waits, it counts as `blocked`, and the pool may run one more
+//! worker than `max_workers` for it, so queued tasks still find a thread
+//! and waiting never deadlocks the pool. Pool-level waits made on a worker
+//! (`wait_completion`, `drain`, `join`) count the same way. When the wait
+//! ends, a surplus worker retires as soon as it is between tasks.
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
@@ -171,8 +172,8 @@ impl Executor {
         }
     }
 
-    /// Runs `wait` (a timed wait of this worker on a task queued here)
-    /// with one more worker allowed, started now if the queue needs it.
+    /// Runs `wait` (a wait of one of our workers that cannot help) with one
+    /// more worker allowed, started now if the queue needs it.
     pub(crate) fn while_blocked<R>(self: &Arc<Self>, wait: impl FnOnce() -> R) -> R {
         {
             let mut st = self.lock();

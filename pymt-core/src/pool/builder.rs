@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use super::registry;
-use crate::executor::config::{Config, ThreadNaming};
-use crate::executor::Executor;
 use super::Pool;
 use crate::error::BuildError;
+use crate::executor::config::{Config, ThreadNaming};
+use crate::executor::Executor;
 
 /// Default idle time after which a worker above the minimum exits.
 pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);

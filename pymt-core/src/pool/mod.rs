@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::builder::PoolBuilder;
+use crate::error::SubmitError;
 use crate::executor::queue::{Entry, Job};
 use crate::executor::{Admission, Executor, Refusal, RunningTasks};
-use crate::error::SubmitError;
 use crate::scope::Scope;
 use crate::task::launch::{self, Spec, Target};
 use crate::task::Task;

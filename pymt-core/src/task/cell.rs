@@ -54,7 +54,13 @@ pub(crate) trait Completion<T> {
     /// Calls `f` with a final task's outcome; false (without calling) if
     /// not final. Callers use `read`, its typed wrapper: a generic method
     /// would not be object safe.
-    fn read_with(&self, f: &mut dyn FnMut(Result<&T, &TaskError>)) -> bool;
+    /// Waits (until `deadline`) while the value is lent to a callback
+    /// running on another thread (see `Stage::Lent`); false if it still is.
+    fn read_with(
+        &self,
+        deadline: Option<Instant>,
+        f: &mut dyn FnMut(Result<&T, &TaskError>),
+    ) -> bool;
     /// Adds a listener, or runs it now (without the lock) if already final.
     fn listen(&self, listener: Listener<T>);
     /// Removes the listeners pointing at `signal` (a wait that gave up).
@@ -66,11 +72,16 @@ pub(crate) trait Completion<T> {
 }
 
 impl<T> dyn Completion<T> + '_ {
-    /// Reads a final task's outcome through `f`.
-    pub(crate) fn read<R>(&self, f: impl FnOnce(Result<&T, &TaskError>) -> R) -> Option<R> {
+    /// Reads a final task's outcome through `f`, waiting until `deadline`
+    /// at most for a value lent to a callback.
+    pub(crate) fn read<R>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(Result<&T, &TaskError>) -> R,
+    ) -> Option<R> {
         let mut f = Some(f);
         let mut out = None;
-        self.read_with(&mut |outcome| out = f.take().map(|f| f(outcome)));
+        self.read_with(deadline, &mut |outcome| out = f.take().map(|f| f(outcome)));
         out
     }
 }
@@ -171,11 +182,14 @@ where
 
     /// Runs a callback registered after the end, without the lock: the
     /// value is lent to it (readers on other threads wait until it comes
-    /// back). Callbacks it registers on this same task run next, here.
+    /// back). Callbacks registered meanwhile (by it, or by other threads)
+    /// run next, here.
     fn call_late<'a>(&'a self, listener: Listener<T>, mut slot: MutexGuard<'a, Slot<T, F>>) {
         let mut pending = vec![listener];
         while !pending.is_empty() {
-            let Some(result) = slot.stage.lend() else { return };
+            let Some(result) = slot.stage.lend() else {
+                return;
+            };
             drop(slot);
             {
                 let _scope = CallbackScope::enter(self.address());
@@ -210,7 +224,10 @@ where
             return true;
         }
         if deadline.is_none() && context::is_running(header) {
-            panic!("pymt: a task cannot wait on itself: {} would never finish", header.describe());
+            panic!(
+                "pymt: a task cannot wait on itself: {} would never finish",
+                header.describe()
+            );
         }
         let slot = self.lock();
         self.sleep_until(slot, deadline, |slot| slot.stage.is_final())
@@ -219,12 +236,16 @@ where
 
     fn take(&self) -> Option<Result<T, TaskError>> {
         let slot = self.lock();
-        self.until_returned(slot).stage.take()
+        self.until_returned(slot, None).stage.take()
     }
 
-    fn read_with(&self, f: &mut dyn FnMut(Result<&T, &TaskError>)) -> bool {
+    fn read_with(
+        &self,
+        deadline: Option<Instant>,
+        f: &mut dyn FnMut(Result<&T, &TaskError>),
+    ) -> bool {
         let slot = self.lock();
-        let mut slot = self.until_returned(slot);
+        let mut slot = self.until_returned(slot, deadline);
         let Some(outcome) = slot.stage.outcome() else {
             return false;
         };
@@ -234,16 +255,13 @@ where
     }
 
     fn listen(&self, listener: Listener<T>) {
-        // Not `lock()`: a callback may register more on its own task. From
-        // inside its own late callback (the value is lent to it) a code
-        // listener joins the queue that callback's runner drains.
+        // Not `lock()`: a callback may register more on its own task. While
+        // the value is lent to a late callback, a new callback joins the
+        // queue that callback's thread drains next (waiting for it could
+        // deadlock: it may be waiting for us).
         let mut slot = self.lock_raw();
-        let nested = IN_CALLBACK.with(StdCell::get) == self.address();
-        if !slot.stage.is_final() || (nested && slot.stage.is_lent() && listener.runs_code()) {
+        if !slot.stage.is_final() || (slot.stage.is_lent() && listener.runs_code()) {
             return slot.extras().listeners.push(listener);
-        }
-        if listener.runs_code() {
-            slot = self.until_returned(slot);
         }
         if listener.reads_failure() {
             slot.stage.observe();
@@ -336,7 +354,7 @@ where
 
     fn discard(&self) {
         let slot = self.lock_raw();
-        let value = self.until_returned(slot).stage.take_value();
+        let value = self.until_returned(slot, None).stage.take_value();
         unwind::drop_contained("dropping a scoped task's value", value);
     }
 }

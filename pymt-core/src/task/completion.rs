@@ -20,7 +20,7 @@
 
 use std::task::Waker;
 
-use super::cell::{Cell, CallbackScope};
+use super::cell::{CallbackScope, Cell};
 use super::listener::Listener;
 use super::stage::Stage;
 use super::state::Outcome;

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use super::cell::{Run, TaskCell};
 use super::header::Header;
-use crate::executor::Executor;
 use super::listener::Listener;
 use super::state::{Claimed, TaskId, TaskState};
 use super::task_ref::TaskRef;
 use crate::error::TaskError;
+use crate::executor::Executor;
 use crate::sync::Instant;
 use crate::wait::signal::Signal;
 
@@ -165,7 +165,7 @@ impl<T> Task<T> {
         if completion.wait(Some(Instant::now())) {
             return true;
         }
-        match queued_here(self.cell.header()) {
+        match pending_here(self.cell.header()) {
             Some(executor) => executor.while_blocked(|| completion.wait(deadline)),
             None => completion.wait(deadline),
         }
@@ -210,7 +210,7 @@ impl<T> Task<T> {
         self.wait();
         self.cell
             .completion()
-            .read(|result| match result {
+            .read(None, |result| match result {
                 // `Taken` means another handle moved a value out: no failure.
                 Ok(_) | Err(TaskError::Taken) => None,
                 Err(error) => Some(error.clone()),
@@ -273,7 +273,18 @@ impl<T> Task<T> {
     /// caught and logged; it never hurts the task or the pool.
     ///
     /// `f` must not wait on this same task (it is handed the result instead);
-    /// doing so panics inside `f`, which is contained.
+    /// doing so panics inside `f`, which is contained. It may register more
+    /// callbacks on it; they run after `f`, on the same thread.
+    ///
+    /// On a task that already ended, `f` runs without the task's lock, but
+    /// borrowing its value (`T` need not be `Sync`): meanwhile, readers on
+    /// other threads that need the value (`join`, `result`, `error`,
+    /// `.await`) wait for `f` to return, and [`try_result`](Self::try_result)
+    /// returns `None`; a callback another thread registers meanwhile runs
+    /// right after `f`, on `f`'s thread, and its `on_done` returns at once.
+    /// So `f` must not wait for a thread that reads this task's value;
+    /// everything else (`state`, `is_done`, `cancel`, other callbacks,
+    /// dropping handles) goes on unhindered.
     ///
     /// ```
     /// # use pymt_core as pymt;
@@ -310,9 +321,9 @@ impl<T> Task<T> {
     }
 
     /// The executor to compensate for during a timed wait (see
-    /// [`queued_here`]).
-    pub(crate) fn queued_here(&self) -> Option<&Arc<Executor>> {
-        queued_here(self.cell.header())
+    /// [`pending_here`]).
+    pub(crate) fn pending_here(&self) -> Option<&Arc<Executor>> {
+        pending_here(self.cell.header())
     }
 
     pub(crate) fn is_panicked(&self) -> bool {
@@ -322,7 +333,9 @@ impl<T> Task<T> {
     /// If this thread is a worker of the pool holding this still-queued
     /// task, runs it here (so waiting never deadlocks the pool).
     pub(crate) fn help(&self) -> bool {
-        help(&*self.cell, || TaskRef::new(Arc::clone(&self.cell).into_run()))
+        help(&*self.cell, || {
+            TaskRef::new(Arc::clone(&self.cell).into_run())
+        })
     }
 }
 
@@ -341,7 +354,7 @@ impl<T: Clone> Task<T> {
     /// ```
     pub fn result(&self) -> Result<T, TaskError> {
         self.wait();
-        self.read_final()
+        self.read_final(None)
     }
 
     /// As [`result`](Self::result), giving up after `timeout`.
@@ -357,14 +370,20 @@ impl<T: Clone> Task<T> {
     /// assert_eq!(t.result_timeout(Duration::from_secs(10)), Ok(3));
     /// ```
     pub fn result_timeout(&self, timeout: Duration) -> Result<T, TaskError> {
-        if self.wait_timeout(timeout) {
-            self.read_final()
+        let deadline = crate::deadline::after(timeout);
+        if self.wait_until(deadline) {
+            self.read_final(deadline)
         } else {
             Err(TaskError::Timeout)
         }
     }
 
     /// The outcome if the task ended, without blocking.
+    ///
+    /// `None` until the task ended, and also for the moment an
+    /// [`on_done`](Self::on_done) callback registered after the end runs on
+    /// another thread: the callback borrows the value (`T` need not be
+    /// `Sync`), and this never waits for it.
     ///
     /// ```
     /// # use pymt_core as pymt;
@@ -378,13 +397,15 @@ impl<T: Clone> Task<T> {
         }
         self.cell
             .completion()
-            .read(|outcome| outcome.cloned().map_err(Clone::clone))
+            .read(Some(Instant::now()), |outcome| {
+                outcome.cloned().map_err(Clone::clone)
+            })
     }
 
-    fn read_final(&self) -> Result<T, TaskError> {
+    fn read_final(&self, deadline: Option<Instant>) -> Result<T, TaskError> {
         self.cell
             .completion()
-            .read(|outcome| outcome.cloned().map_err(Clone::clone))
+            .read(deadline, |outcome| outcome.cloned().map_err(Clone::clone))
             .unwrap_or(Err(TaskError::Timeout))
     }
 }
@@ -456,13 +477,16 @@ impl<T> Future for Task<T> {
     }
 }
 
-/// The executor this thread works for, if the task with `header` is still
-/// queued there (a timed wait on it then compensates, see `while_blocked`).
-pub(crate) fn queued_here(header: &Header) -> Option<&Arc<Executor>> {
+/// The executor this thread works for, if the task with `header` belongs
+/// to it and has not ended: a timed wait on it makes this worker
+/// unavailable, and compensates (see `Executor::while_blocked`). Queued or
+/// running makes no difference: a running task may itself be waiting on
+/// one still queued.
+pub(crate) fn pending_here(header: &Header) -> Option<&Arc<Executor>> {
     header
         .executor
         .as_ref()
-        .filter(|executor| header.state.is_queued() && executor.is_current_worker())
+        .filter(|executor| !header.state.is_final() && executor.is_current_worker())
 }
 
 /// If this thread is a worker of the executor holding the still-queued

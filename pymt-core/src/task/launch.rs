@@ -122,7 +122,10 @@ fn spawn_thread(task: TaskRef) -> Result<(), TaskRef> {
     match spawned {
         Ok(_) => Ok(()),
         Err(error) => {
-            report_error!("pymt: could not start a thread for {}: {error}", task.describe());
+            report_error!(
+                "pymt: could not start a thread for {}: {error}",
+                task.describe()
+            );
             Err(task)
         }
     }

@@ -86,9 +86,7 @@ impl<T, F> Stage<T, F> {
             Stage::Rejected => Some(&REJECTED),
             Stage::Taken => Some(&TAKEN),
             Stage::Failed(failure) => Some(&failure.error),
-            Stage::Job(_) | Stage::Running | Stage::Closing | Stage::Value(_) | Stage::Lent => {
-                None
-            }
+            Stage::Job(_) | Stage::Running | Stage::Closing | Stage::Value(_) | Stage::Lent => None,
         }
     }
 

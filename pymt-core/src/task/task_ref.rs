@@ -29,7 +29,10 @@ impl TaskRef {
         use super::cell::Cell;
         use super::header::Header;
         use super::state::Start;
-        TaskRef(Cell::new(Header::new(None, priority, Start::Queued, None), || ()))
+        TaskRef(Cell::new(
+            Header::new(None, priority, Start::Queued, None),
+            || (),
+        ))
     }
 
     pub(crate) fn priority(&self) -> i32 {

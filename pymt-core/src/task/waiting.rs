@@ -50,20 +50,22 @@ impl<T, F> Cell<T, F> {
         ready: impl FnMut(&mut Slot<T, F>) -> bool,
     ) -> (MutexGuard<'a, Slot<T, F>>, bool) {
         slot.extras().sleepers += 1;
-        let (mut slot, done) =
-            crate::deadline::wait_on(&self.header().cond, slot, deadline, ready);
+        let (mut slot, done) = crate::deadline::wait_on(&self.header().cond, slot, deadline, ready);
         slot.extras().sleepers -= 1;
         (slot, done)
     }
 
-    /// Waits until the value is not lent to callbacks (see `Stage::Lent`).
+    /// Waits until the value is not lent to a callback (see `Stage::Lent`)
+    /// or the deadline passes.
     pub(super) fn until_returned<'a>(
         &'a self,
         slot: MutexGuard<'a, Slot<T, F>>,
+        deadline: Option<Instant>,
     ) -> MutexGuard<'a, Slot<T, F>> {
         if !slot.stage.is_lent() {
             return slot;
         }
-        self.sleep_until(slot, None, |slot| !slot.stage.is_lent()).0
+        self.sleep_until(slot, deadline, |slot| !slot.stage.is_lent())
+            .0
     }
 }

@@ -93,15 +93,15 @@ pub fn wait<T>(
 }
 
 /// The next index `signal` yields by `deadline`. A timed wait on a worker
-/// never runs tasks inline: if one of `tasks` is still queued in this
-/// worker's pool, the pool may start a worker for it meanwhile.
+/// never runs tasks inline: if one of `tasks` is pending in this worker's
+/// pool, the pool may start a worker for it meanwhile.
 pub(crate) fn next_completion<'a, T: 'a>(
     signal: &Signal,
     mut tasks: impl Iterator<Item = &'a Task<T>>,
     deadline: Option<Instant>,
 ) -> Option<usize> {
     if deadline.is_some() {
-        if let Some(executor) = tasks.find_map(Task::queued_here) {
+        if let Some(executor) = tasks.find_map(Task::pending_here) {
             return executor.while_blocked(|| signal.next(deadline));
         }
     }

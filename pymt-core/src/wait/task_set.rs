@@ -139,7 +139,8 @@ impl<T> TaskSet<T> {
             if deadline.is_none() && self.slots.iter().flatten().any(Task::help) {
                 continue;
             }
-            return match super::next_completion(&self.signal, self.slots.iter().flatten(), deadline) {
+            return match super::next_completion(&self.signal, self.slots.iter().flatten(), deadline)
+            {
                 Some(index) => Some(self.take(index)),
                 None => Some(Err(TaskError::Timeout)),
             };

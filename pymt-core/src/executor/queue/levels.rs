@@ -12,9 +12,9 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::executor::counts::Padded;
 use super::entry::Entry;
 use super::lane::Lane;
+use crate::executor::counts::Padded;
 use crate::sync::AtomicU64;
 
 /// Priorities `1..SPAN` and `-SPAN..=-1` have a level; loom models a few.
@@ -183,10 +183,7 @@ mod test {
             Some((Side::High, SPAN as usize - 2))
         );
         assert_eq!(Levels::place(-1), Some((Side::Low, 0)));
-        assert_eq!(
-            Levels::place(-SPAN),
-            Some((Side::Low, SPAN as usize - 1))
-        );
+        assert_eq!(Levels::place(-SPAN), Some((Side::Low, SPAN as usize - 1)));
         for outside in [0, SPAN, -SPAN - 1, i32::MAX, i32::MIN] {
             assert_eq!(Levels::place(outside), None, "{outside}");
         }

@@ -40,8 +40,8 @@ use super::counts::Padded;
 use crate::sync::{self, AtomicUsize, Mutex, MutexGuard};
 
 pub(crate) use self::entry::{Entry, Job};
-pub(crate) use self::lane::TimedOut;
 use self::lane::Lane;
+pub(crate) use self::lane::TimedOut;
 
 /// What a pop found.
 pub(crate) struct Popped {
