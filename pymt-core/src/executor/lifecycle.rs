@@ -134,7 +134,17 @@ impl Executor {
             return self.spawn_worker();
         }
         drop(st);
-        self.end_queued(&TaskError::Rejected);
+        self.end_orphans();
+    }
+
+    /// Ends what is queued in a closed executor that has no worker left:
+    /// cancelled by a shutdown, rejected otherwise (nobody will run it).
+    pub(super) fn end_orphans(&self) {
+        let error = match self.lifecycle() {
+            Lifecycle::ShuttingDown => TaskError::Cancelled,
+            _ => TaskError::Rejected,
+        };
+        self.end_queued(&error);
     }
 
     /// Empties the queue: live entries end with `error`, stale ones and
@@ -221,8 +231,11 @@ impl Executor {
         }
         self.end_queued(&TaskError::Cancelled);
         let st = self.lock();
+        // Queued entries too: the last worker out may still be ending
+        // late pushes (see `end_orphans`) when it leaves the count.
         self.wait_state(st, deadline, |st| {
-            self.occupancy().active <= own_active && st.workers <= own_workers
+            let now = self.occupancy();
+            now.active <= own_active && now.queued == 0 && st.workers <= own_workers
         })
         .1
     }

@@ -46,9 +46,16 @@ impl Executor {
         let spawn = {
             let mut st = self.lock();
             let takers = self.counts.idle.load(SeqCst) + st.starting;
-            // A joining pool still finishes its queue: a worker may be
-            // needed for it while another is blocked in `join` itself.
-            let spawn = st.lifecycle != Lifecycle::ShuttingDown
+            // A closed pool grows only to compensate for a worker blocked
+            // in it (in `join` itself, say): it still finishes its queue.
+            // Otherwise its workers are on their way out, and a late push
+            // is refused (`after_late_push`), not given a fresh worker.
+            let open = match st.lifecycle {
+                Lifecycle::Open => true,
+                Lifecycle::ShuttingDown => false,
+                Lifecycle::Joining | Lifecycle::Detached => st.blocked > 0,
+            };
+            let spawn = open
                 && st.workers < st.capacity()
                 && self.queued() > takers;
             if spawn {

@@ -253,7 +253,7 @@ impl WorkerLoop<'_> {
         self.end_streak();
         self.exited = true;
         if self.executor.abandoned() {
-            self.executor.end_queued(&TaskError::Rejected);
+            self.executor.end_orphans();
         }
     }
 }
