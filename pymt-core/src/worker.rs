@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::executor::config::{Config, ThreadNaming};
+use crate::executor::config::{Compensation, Config, ThreadNaming};
 use crate::executor::{Executor, Lifecycle, RunningTasks};
 use crate::task::launch::{self, Spec, Target};
 use crate::task::Task;
@@ -89,6 +89,7 @@ impl WorkerBuilder {
             stack_size: self.stack_size,
             queue_capacity: None,
             thread_naming: ThreadNaming::Exact,
+            compensation: Compensation::Never,
         });
         Worker {
             name: self.name,

@@ -11,6 +11,16 @@ pub(crate) enum ThreadNaming {
     Exact,
 }
 
+/// Whether a worker blocked in a wait that cannot help lets another start
+/// (see `population.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compensation {
+    /// A pool: one more worker may run while one is blocked.
+    Allowed,
+    /// A dedicated `Worker`: its tasks run on its one thread, always.
+    Never,
+}
+
 /// Fixed settings of a pool or dedicated worker.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -22,6 +32,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) queue_capacity: Option<usize>,
     pub(crate) thread_naming: ThreadNaming,
+    pub(crate) compensation: Compensation,
 }
 
 /// A name std accepts for a thread: interior NUL bytes (which make

@@ -156,18 +156,19 @@ impl Executor {
             match entry {
                 Entry::Wake => tokens += 1,
                 Entry::Task(task) => {
-                    if task.try_abort(error.clone()) {
+                    if task.try_claim() {
                         self.unqueued();
+                        task.abort_claimed(error.clone());
                     }
                     unwind::drop_contained("dropping a queued task", task);
                 }
                 Entry::Job(job) => {
+                    self.unqueued();
                     if *error == TaskError::Cancelled {
                         self.drop_cancelled_job(job);
                     } else {
                         unwind::drop_contained("dropping a rejected job", job);
                     }
-                    self.unqueued();
                 }
             }
         }

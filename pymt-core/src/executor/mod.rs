@@ -245,6 +245,18 @@ impl Executor {
         self.counts.tokens.fetch_sub(1, SeqCst);
     }
 
+    /// After taking a token: a push that saw it on its way sent none of its
+    /// own, so if more is queued than this worker will take, the token is
+    /// passed on to the next idle worker. (Pushes count their entry before
+    /// reading `tokens`, and this reads `queued` after giving the token up:
+    /// in the SeqCst order, such a push's entry is seen here.)
+    fn pass_token_on(&self) {
+        crate::sync::handshake();
+        if self.queued() > 1 {
+            self.wake_one_for_entry();
+        }
+    }
+
     /// Wakes `wait_completion` / `join` sleepers, if any.
     fn notify_state(&self) {
         if self.counts.cold.state_sleepers.load(SeqCst) > 0 {

@@ -14,11 +14,14 @@
 //! worker than `max_workers` for it, so queued tasks still find a thread
 //! and waiting never deadlocks the pool. Pool-level waits made on a worker
 //! (`wait_completion`, `drain`, `join`) count the same way. When the wait
-//! ends, a surplus worker retires as soon as it is between tasks.
+//! ends, a surplus worker retires as soon as it is between tasks. A
+//! dedicated `Worker` never compensates: its tasks run on its one thread,
+//! so a timed wait there on one of its queued tasks can only time out.
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
+use super::config::Compensation;
 use super::{Executor, Lifecycle, State};
 
 impl State {
@@ -55,9 +58,7 @@ impl Executor {
                 Lifecycle::ShuttingDown => false,
                 Lifecycle::Joining | Lifecycle::Detached => st.blocked > 0,
             };
-            let spawn = open
-                && st.workers < st.capacity()
-                && self.queued() > takers;
+            let spawn = open && st.workers < st.capacity() && self.queued() > takers;
             if spawn {
                 st.workers += 1;
                 st.starting += 1;
@@ -182,6 +183,9 @@ impl Executor {
     /// Runs `wait` (a wait of one of our workers that cannot help) with one
     /// more worker allowed, started now if the queue needs it.
     pub(crate) fn while_blocked<R>(self: &Arc<Self>, wait: impl FnOnce() -> R) -> R {
+        if self.config.compensation == Compensation::Never {
+            return wait();
+        }
         {
             let mut st = self.lock();
             st.blocked += 1;

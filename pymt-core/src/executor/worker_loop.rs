@@ -157,10 +157,14 @@ impl WorkerLoop<'_> {
     /// Takes a popped entry: a token is given up before the worker stops
     /// counting as idle (see `Executor::wake_one_for_entry`).
     fn take(&mut self, popped: Popped) {
-        if let Entry::Wake = popped.entry {
+        let token = matches!(popped.entry, Entry::Wake);
+        if token {
             self.executor.token_taken();
         }
         self.leave_idle();
+        if token {
+            self.executor.pass_token_on();
+        }
         if popped.put_back {
             self.executor.wake_one_for_entry();
         }
@@ -174,8 +178,9 @@ impl WorkerLoop<'_> {
         match entry {
             Entry::Wake => {}
             Entry::Task(task) if cancelling => {
-                if task.try_abort(TaskError::Cancelled) {
+                if task.try_claim() {
                     executor.unqueued();
+                    task.abort_claimed(TaskError::Cancelled);
                 }
                 unwind::drop_contained("dropping a queued task", task);
             }
@@ -263,6 +268,12 @@ impl Drop for WorkerLoop<'_> {
     /// then start a replacement if work is left.
     fn drop(&mut self) {
         if self.exited {
+            return;
+        }
+        // Under loom a panic is the model checker ending an execution
+        // (a reported deadlock, a failed assertion): its primitives cannot
+        // be used any more, so there is nothing to clean up.
+        if cfg!(loom) {
             return;
         }
         let executor = self.executor;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::registry;
 use super::Pool;
 use crate::error::BuildError;
-use crate::executor::config::{Config, ThreadNaming};
+use crate::executor::config::{Compensation, Config, ThreadNaming};
 use crate::executor::Executor;
 
 /// Default idle time after which a worker above the minimum exits.
@@ -257,6 +257,7 @@ impl Validated {
             stack_size: self.stack_size,
             queue_capacity: self.queue_capacity,
             thread_naming: ThreadNaming::Numbered,
+            compensation: Compensation::Allowed,
         }))
     }
 }

@@ -154,7 +154,11 @@ pub fn stop_requested() -> bool {
 
 /// Runs a started task with its context installed (restoring the outer
 /// one, so inline runs nest).
-pub(crate) fn run_started(task: &Arc<dyn Run>) {
+///
+/// The task is dropped before this thread stops counting the body: if ours
+/// is the last reference, the value's `Drop` runs here, still as part of
+/// the body (a pool-level wait in it must not wait for this worker).
+pub(crate) fn run_started(task: Arc<dyn Run>) {
     #[cfg(feature = "tracing")]
     let _span = {
         let header = task.header();
@@ -167,12 +171,12 @@ pub(crate) fn run_started(task: &Arc<dyn Run>) {
         )
         .entered()
     };
-    let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(task))));
+    let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(&task))));
     DEPTH.with(|d| d.set(d.get() + 1));
     task.run_started();
-    DEPTH.with(|d| d.set(d.get() - 1));
     let ours = CURRENT.with(|current| current.replace(previous));
-    crate::unwind::drop_contained("dropping a finished task", ours);
+    crate::unwind::drop_contained("dropping a finished task", (ours, task));
+    DEPTH.with(|d| d.set(d.get() - 1));
 }
 
 /// Runs an `execute` job body on a worker's loop: it counts as a body

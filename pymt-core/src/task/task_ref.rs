@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::cell::Run;
 use super::context;
 use crate::error::TaskError;
-use crate::unwind;
 
 /// A reference to a task held by a queue (or a launcher about to queue it).
 pub(crate) struct TaskRef(Arc<dyn Run>);
@@ -55,18 +54,30 @@ impl TaskRef {
     /// last reference may be ours: dropping it drops an unread result,
     /// whose `Drop` may panic, and that must not reach the caller.
     pub(crate) fn run(self) {
-        context::run_started(&self.0);
-        unwind::drop_contained("dropping a finished task", self);
+        context::run_started(self.0);
     }
 
     /// Claims a pending task and ends it with `error`, dropping its closure
     /// unrun; false if someone else claimed it first.
     pub(crate) fn try_abort(&self, error: TaskError) -> bool {
-        if self.0.header().state.try_claim_pending().is_none() {
+        if !self.try_claim() {
             return false;
         }
-        self.0.abort_claimed(error);
+        self.abort_claimed(error);
         true
+    }
+
+    /// Claims a pending task to end it without running it (then
+    /// `abort_claimed`); false if someone else claimed it first. An
+    /// executor uncounts a queued task in between, so the task's callbacks
+    /// already see it gone from the queue.
+    pub(crate) fn try_claim(&self) -> bool {
+        self.0.header().state.try_claim_pending().is_some()
+    }
+
+    /// Ends a task this thread claimed with `try_claim`.
+    pub(crate) fn abort_claimed(&self, error: TaskError) {
+        self.0.abort_claimed(error);
     }
 
     /// Takes back a permit given to the task (a launch that failed), so

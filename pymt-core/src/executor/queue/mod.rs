@@ -20,7 +20,8 @@
 //!   a higher entry showed up. They go back here, ahead of the rest of the
 //!   lane, where any worker can take them, instead of waiting in one busy
 //!   worker's hands. The pop that returns one says so, and its caller wakes
-//!   an idle worker for it.
+//!   an idle worker for it. (A wake token taken that way goes back to the
+//!   lane, where blocked workers wait for it.)
 //!
 //! Pop order: outliers above the levels, high levels, returned, lane, low
 //! levels, outliers below them.
@@ -130,6 +131,11 @@ impl Queue {
             // Popping synchronised with its push: a higher entry the same
             // submitter queued before it is visible by now, and runs first.
             if let Some(first) = self.pop_high() {
+                if let Entry::Wake = entry {
+                    // A token belongs where blocked workers can get it.
+                    self.lane.push(entry);
+                    return Some(found(first));
+                }
                 self.returned.push(entry);
                 return Some(Popped {
                     entry: first,

@@ -56,7 +56,10 @@ fn value_dropped_on_worker(join: bool) -> (bool, Duration) {
     let out = rx
         .recv_timeout(LONG + TIMEOUT)
         .expect("the value was dropped and its wait returned");
-    eprintln!("wait in the value's Drop returned {} after {:?}", out.0, out.1);
+    eprintln!(
+        "wait in the value's Drop returned {} after {:?}",
+        out.0, out.1
+    );
     assert!(pool.join(LONG));
     out
 }

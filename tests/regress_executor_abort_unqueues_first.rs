@@ -46,7 +46,10 @@ fn callback_view(cancel_by_join_timeout: bool) -> (usize, bool) {
         assert!(queued.cancel());
     }
     let out = rx.recv_timeout(LONG + WAIT).expect("the callback ran");
-    eprintln!("callback saw queued = {}, wait_completion = {}", out.0, out.1);
+    eprintln!(
+        "callback saw queued = {}, wait_completion = {}",
+        out.0, out.1
+    );
     out
 }
 

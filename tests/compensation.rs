@@ -27,7 +27,9 @@ fn dedicated_worker_tasks_stay_on_its_one_thread_during_a_timed_wait() {
     let (outer_thread, ended_in_time, inner_thread) =
         outer.result_timeout(LONG).expect("outer ended");
     let inner_thread = inner_thread.expect("inner ran");
-    eprintln!("outer on {outer_thread:?}, inner on {inner_thread:?}, ended in time: {ended_in_time}");
+    eprintln!(
+        "outer on {outer_thread:?}, inner on {inner_thread:?}, ended in time: {ended_in_time}"
+    );
     assert_eq!(
         outer_thread, inner_thread,
         "a dedicated Worker ran a task on a second thread (during a timed wait of another of its tasks)"
@@ -79,7 +81,10 @@ fn surplus_worker_retires_after_the_wait() {
         thread::sleep(ms(10));
     }
     let s = pool.stats();
-    assert!(s.workers <= 1, "workers stayed above max after the wait: {s:?}");
+    assert!(
+        s.workers <= 1,
+        "workers stayed above max after the wait: {s:?}"
+    );
     assert_eq!((s.queued, s.active), (0, 0), "{s:?}");
     assert!(pool.join(LONG));
 }
@@ -117,6 +122,9 @@ fn polling_timed_waits_keep_thread_count_bounded() {
         assert!(t.wait_timeout(LONG));
     }
     eprintln!("peak workers {peak}");
-    assert!(peak <= max + 1, "peak workers {peak} with max {max} and one waiter");
+    assert!(
+        peak <= max + 1,
+        "peak workers {peak} with max {max} and one waiter"
+    );
     assert!(pool.join(LONG));
 }

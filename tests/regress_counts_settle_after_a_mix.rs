@@ -59,7 +59,9 @@ fn counts_settle_after_a_random_mix() {
                         sub.join().unwrap_or(0)
                     }
                     2 => {
-                        let subs: Vec<_> = (0..3).map(|k| p.submit_with_priority(-1, move || k)).collect();
+                        let subs: Vec<_> = (0..3)
+                            .map(|k| p.submit_with_priority(-1, move || k))
+                            .collect();
                         let _ = pymt::wait(&subs, pymt::ReturnWhen::AllCompleted, ms(r.below(3)));
                         subs.into_iter().map(|s| s.join().unwrap_or(0)).sum()
                     }
@@ -95,15 +97,27 @@ fn counts_settle_after_a_random_mix() {
             "round {round}: counts drifted: {s:?}"
         );
         assert!(s.workers <= max, "round {round}: workers above max: {s:?}");
-        assert!(s.cancelled >= cancelled, "round {round}: {s:?} vs {cancelled}");
+        assert!(
+            s.cancelled >= cancelled,
+            "round {round}: {s:?} vs {cancelled}"
+        );
         // Idle workers retire (min 0).
         let start = Instant::now();
         while pool.stats().workers > 0 && start.elapsed() < ms(3000) {
             thread::sleep(ms(10));
         }
-        assert_eq!(pool.stats().workers, 0, "round {round}: idle workers stayed: {:?}", pool.stats());
+        assert_eq!(
+            pool.stats().workers,
+            0,
+            "round {round}: idle workers stayed: {:?}",
+            pool.stats()
+        );
         assert!(pool.join(LONG));
         let s = pool.stats();
-        assert_eq!((s.queued, s.active, s.workers), (0, 0, 0), "round {round}: after join {s:?}");
+        assert_eq!(
+            (s.queued, s.active, s.workers),
+            (0, 0, 0),
+            "round {round}: after join {s:?}"
+        );
     }
 }
