@@ -7,7 +7,7 @@ use common::*;
 
 use pymt::{Pool, Task, TaskError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn settle(pool: &Pool, max: usize) -> pymt::PoolStats {
     let start = Instant::now();

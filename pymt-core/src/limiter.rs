@@ -12,7 +12,7 @@ use crate::sync::thread::{self, Thread};
 use crate::sync::{AtomicBool, AtomicUsize, Instant, Mutex, MutexGuard};
 
 /// A deferred launch: receives a permit, returns it if it could not use it.
-pub(crate) type Launch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
+pub(crate) type WaitingLaunch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
 
 struct ThreadWaiter {
     thread: Thread,
@@ -21,7 +21,7 @@ struct ThreadWaiter {
 
 enum Waiter {
     Thread(Arc<ThreadWaiter>),
-    Launch(Launch),
+    WaitingLaunch(WaitingLaunch),
 }
 
 /// Top bit of `Semaphore::state`: the waiter queue is not empty, so permits
@@ -277,7 +277,7 @@ impl Limiter {
 
     /// Queues `launch` behind the other waiters; it runs (on the releasing
     /// thread, or this one if a permit is free) once it gets a permit.
-    pub(crate) fn launch_when_free(&self, launch: Launch) {
+    pub(crate) fn launch_when_free(&self, launch: WaitingLaunch) {
         let semaphore = self.semaphore();
         let permit = if semaphore.try_take() {
             Permit::new(Arc::clone(semaphore))
@@ -286,7 +286,7 @@ impl Limiter {
             if semaphore.take_or_mark() {
                 Permit::new(Arc::clone(semaphore))
             } else {
-                waiters.push_back(Waiter::Launch(launch));
+                waiters.push_back(Waiter::WaitingLaunch(launch));
                 return;
             }
         };
@@ -378,7 +378,7 @@ fn release(semaphore: Arc<Semaphore>) {
                 waiter.thread.unpark();
                 return;
             }
-            Some(Waiter::Launch(launch)) => {
+            Some(Waiter::WaitingLaunch(launch)) => {
                 drop(waiters);
                 match launch(Permit::new(Arc::clone(&semaphore))) {
                     None => return,

@@ -8,6 +8,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use common::{join, ms, LONG};
 use pymt::{Pool, ReturnWhen, Task, TaskError, TaskSet, Worker};
@@ -217,14 +218,33 @@ fn a_task_waiting_on_a_running_sibling_sleeps_instead_of_failing() {
     assert_eq!(join(waiter), Ok(Ok(true)));
 }
 
+/// A dedicated worker has one thread: a timed wait there on one of its own
+/// queued tasks runs nothing inline (it returns by its deadline) and no
+/// second thread starts for it, so it times out; the sub-task runs after.
+#[test]
+fn a_timed_wait_on_the_same_worker_times_out() {
+    let worker = Arc::new(Worker::new());
+    let w = Arc::clone(&worker);
+    let outer = worker.submit(move || {
+        let me = std::thread::current().id();
+        let sub = w.submit(move || std::thread::current().id() == me);
+        (sub.wait_timeout(ms(50)), sub)
+    });
+    let (ended, sub) = outer.result_timeout(LONG).expect("outer ends");
+    assert!(!ended);
+    assert_eq!(sub.result_timeout(LONG), Ok(true));
+    assert!(worker.join(LONG));
+}
+
 #[test]
 fn a_worker_task_waits_on_a_subtask_of_the_same_worker() {
     let worker = Arc::new(Worker::new());
     let w = Arc::clone(&worker);
     let outer = worker.submit(move || {
         let subs: Vec<Task<u32>> = (0..20).map(|i| w.submit(move || i)).collect();
-        let first = subs[0].result_timeout(LONG);
-        let (done, pending) = pymt::wait(&subs[1..10], ReturnWhen::AllCompleted, LONG);
+        // Untimed waits: the worker's one thread runs the sub-tasks itself.
+        let first = subs[0].result();
+        let (done, pending) = pymt::wait(&subs[1..10], ReturnWhen::AllCompleted, Duration::MAX);
         let set: TaskSet<u32> = subs[10..].iter().cloned().collect();
         let rest: Vec<_> = set.join_all();
         (first, done.len(), pending.len(), rest.len())

@@ -54,7 +54,7 @@ impl Executor {
             return Err((refusal, entry));
         }
         self.queue.push(priority, entry);
-        self.after_push(priority != 0);
+        self.after_push(priority);
         Ok(())
     }
 
@@ -73,7 +73,7 @@ impl Executor {
         }
         let priority = task.priority();
         self.queue.push(priority, Entry::Task(task));
-        self.after_push(priority != 0);
+        self.after_push(priority);
         Ok(())
     }
 
@@ -137,12 +137,12 @@ impl Executor {
             .is_some_and(|cap| self.queued() >= cap)
     }
 
-    /// After a push: wake a blocked worker for a ranked entry (lane entries
-    /// wake one by themselves), start a worker if none will take it, and
-    /// settle a push that raced `close`.
-    fn after_push(self: &Arc<Self>, ranked: bool) {
+    /// After a push: wake a blocked worker for an entry off the main lane
+    /// (priority-0 entries wake one by themselves), start a worker if none
+    /// will take it, and settle a push that raced `close`.
+    fn after_push(self: &Arc<Self>, priority: i32) {
         sync::handshake();
-        if ranked {
+        if priority != 0 {
             self.wake_one_for_entry();
         }
         if self.counts.cold.can_grow.load(SeqCst) && self.queued() > self.counts.idle.load(SeqCst) {

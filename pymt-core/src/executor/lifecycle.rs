@@ -157,18 +157,14 @@ impl Executor {
                 Entry::Wake => tokens += 1,
                 Entry::Task(task) => {
                     if task.try_claim() {
-                        self.unqueued();
-                        task.abort_claimed(error.clone());
+                        self.end_claimed(&task, error.clone());
                     }
                     unwind::drop_contained("dropping a queued task", task);
                 }
+                Entry::Job(job) if *error == TaskError::Cancelled => self.cancel_job(job),
                 Entry::Job(job) => {
                     self.unqueued();
-                    if *error == TaskError::Cancelled {
-                        self.drop_cancelled_job(job);
-                    } else {
-                        unwind::drop_contained("dropping a rejected job", job);
-                    }
+                    unwind::drop_contained("dropping a rejected job", job);
                 }
             }
         }

@@ -46,9 +46,10 @@ use self::config::Config;
 use self::counts::{Counts, Occupancy, Padded};
 pub(crate) use self::lifecycle::{Lifecycle, RunningTasks};
 use self::queue::Queue;
+use crate::error::TaskError;
 use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::task::context;
-use crate::task::state::Outcome;
+use crate::task::state::{Claimed, Outcome};
 use crate::task::task_ref::TaskRef;
 use crate::unwind;
 
@@ -272,27 +273,46 @@ impl Executor {
         }
     }
 
-    fn drop_cancelled_job(&self, job: queue::Job) {
+    /// A queued job is cancelled: counted, then uncounted from the queue,
+    /// then dropped (its `Drop` sees the pool's counts settled).
+    fn cancel_job(&self, job: queue::Job) {
         self.totals.cancelled.fetch_add(1, Relaxed);
+        self.unqueued();
         unwind::drop_contained("dropping a cancelled job", job);
+    }
+
+    /// Ends a queued task this thread claimed, with `error`: the statistics
+    /// and the queue count are settled first, so the task's callbacks, and
+    /// whoever waits for the pool, see it gone.
+    fn end_claimed(&self, task: &TaskRef, error: TaskError) {
+        if error == TaskError::Cancelled {
+            self.totals.cancelled.fetch_add(1, Relaxed);
+        }
+        self.unqueued();
+        task.abort_claimed(error);
     }
 
     // ===== the hooks tasks call =====
 
-    /// A task of this executor ended.
+    /// A task of this executor ran to its end. (Cancellations are counted
+    /// where the task is claimed, before it leaves the queue count: see
+    /// `cancelled`.)
     pub(crate) fn record(&self, outcome: Outcome) {
         let counter = match outcome {
             Outcome::Succeeded => &self.totals.completed,
             Outcome::Panicked => &self.totals.panicked,
-            Outcome::Cancelled => &self.totals.cancelled,
-            Outcome::Rejected => return,
+            Outcome::Cancelled | Outcome::Rejected => return,
         };
         counter.fetch_add(1, Relaxed);
     }
 
-    /// A queued task was cancelled through its handle.
-    pub(crate) fn cancelled_while_queued(&self) {
-        self.unqueued();
+    /// A task of ours was claimed for cancellation through its handle,
+    /// from the queue or while waiting (for a permit).
+    pub(crate) fn cancelled(&self, from: Claimed) {
+        self.totals.cancelled.fetch_add(1, Relaxed);
+        if from == Claimed::Queued {
+            self.unqueued();
+        }
     }
 
     /// True if this thread is one of this executor's workers (so a wait

@@ -179,8 +179,7 @@ impl WorkerLoop<'_> {
             Entry::Wake => {}
             Entry::Task(task) if cancelling => {
                 if task.try_claim() {
-                    executor.unqueued();
-                    task.abort_claimed(TaskError::Cancelled);
+                    executor.end_claimed(&task, TaskError::Cancelled);
                 }
                 unwind::drop_contained("dropping a queued task", task);
             }
@@ -193,10 +192,7 @@ impl WorkerLoop<'_> {
                 task.run();
                 self.streak = true;
             }
-            Entry::Job(job) if cancelling => {
-                executor.unqueued();
-                executor.drop_cancelled_job(job);
-            }
+            Entry::Job(job) if cancelling => executor.cancel_job(job),
             Entry::Job(job) => {
                 self.start_body();
                 self.run_job(job);

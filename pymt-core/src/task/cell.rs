@@ -16,7 +16,7 @@ use std::task::Waker;
 use super::context;
 use super::header::Header;
 use super::listener::Listener;
-use super::slot::Slot;
+use super::locked::Locked;
 use super::waiting::backoff_until;
 use crate::error::TaskError;
 use crate::limiter::Permit;
@@ -122,7 +122,7 @@ pub(crate) trait TaskCell<T>: Run {
 /// The one allocation per task.
 pub(crate) struct Cell<T, F> {
     header: Header,
-    slot: Mutex<Slot<T, F>>,
+    slot: Mutex<Locked<T, F>>,
 }
 
 impl<T, F> Cell<T, F> {
@@ -134,14 +134,14 @@ impl<T, F> Cell<T, F> {
         &self.header
     }
 
-    pub(super) fn lock_raw(&self) -> MutexGuard<'_, Slot<T, F>> {
+    pub(super) fn lock_raw(&self) -> MutexGuard<'_, Locked<T, F>> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Locks for reading or waiting; refuses (with a panic that the
     /// callback runner contains) when called from this task's own callback.
     #[track_caller]
-    fn lock(&self) -> MutexGuard<'_, Slot<T, F>> {
+    fn lock(&self) -> MutexGuard<'_, Locked<T, F>> {
         if IN_CALLBACK.with(StdCell::get) == self.address() {
             panic!("pymt: a task's on_done callback cannot wait on or read that same task; use the result passed to the callback");
         }
@@ -162,7 +162,7 @@ where
     pub(crate) fn unshared(header: Header, job: F) -> Self {
         Cell {
             header,
-            slot: Mutex::new(Slot::new(job)),
+            slot: Mutex::new(Locked::new(job)),
         }
     }
 
@@ -184,7 +184,7 @@ where
     /// value is lent to it (readers on other threads wait until it comes
     /// back). Callbacks registered meanwhile (by it, or by other threads)
     /// run next, here.
-    fn call_late<'a>(&'a self, listener: Listener<T>, mut slot: MutexGuard<'a, Slot<T, F>>) {
+    fn call_late<'a>(&'a self, listener: Listener<T>, mut slot: MutexGuard<'a, Locked<T, F>>) {
         let mut pending = vec![listener];
         while !pending.is_empty() {
             let Some(result) = slot.stage.lend() else {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::cell::{Run, TaskCell};
 use super::header::Header;
 use super::listener::Listener;
-use super::state::{Claimed, TaskId, TaskState};
+use super::state::{TaskId, TaskState};
 use super::task_ref::TaskRef;
 use crate::error::TaskError;
 use crate::executor::Executor;
@@ -240,10 +240,8 @@ impl<T> Task<T> {
         let Some(claimed) = header.state.try_claim_pending() else {
             return false;
         };
-        if claimed == Claimed::Queued {
-            if let Some(executor) = &header.executor {
-                executor.cancelled_while_queued();
-            }
+        if let Some(executor) = &header.executor {
+            executor.cancelled(claimed);
         }
         self.cell.abort_claimed(TaskError::Cancelled);
         true

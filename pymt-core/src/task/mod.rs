@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `state.rs` | the state word and its named transitions (only this module writes it) |
 //! | `header.rs` | what every task carries besides its result type |
-//! | `stage.rs`, `slot.rs` | the closure, then the outcome, and the rare extras, under the task's lock |
+//! | `stage.rs`, `locked.rs` | the closure, then the outcome, and the rare extras, under the task's lock |
 //! | `cell.rs` | the one allocation per task, and the views queues and handles have of it |
 //! | `completion.rs` | how a task ends: the completion protocol, phase by phase |
 //! | `waiting.rs` | how a thread waits for an outcome |
@@ -21,7 +21,7 @@ pub(crate) mod handle;
 pub(crate) mod header;
 pub(crate) mod launch;
 pub(crate) mod listener;
-mod slot;
+mod locked;
 mod stage;
 pub(crate) mod state;
 pub(crate) mod task_ref;

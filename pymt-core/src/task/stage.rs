@@ -22,8 +22,9 @@ pub(crate) struct Failure {
 pub(crate) enum Stage<T, F> {
     /// Not started: the closure waits to be claimed.
     Job(F),
-    /// Claimed: the closure was taken by the thread running or aborting it.
-    Running,
+    /// Claimed: the closure was taken by the thread running or aborting it
+    /// (whether it runs is the state word's business, not the stage's).
+    Claimed,
     /// The outcome is known and being delivered (callbacks run, the permit
     /// is released); a permit arriving now is refused.
     Closing,
@@ -54,17 +55,17 @@ impl<T, F> Stage<T, F> {
     }
 
     pub(crate) fn is_final(&self) -> bool {
-        !matches!(self, Stage::Job(_) | Stage::Running | Stage::Closing)
+        !matches!(self, Stage::Job(_) | Stage::Claimed | Stage::Closing)
     }
 
     /// A limiter permit may still be handed to the task.
     pub(crate) fn accepts_permit(&self) -> bool {
-        matches!(self, Stage::Job(_) | Stage::Running)
+        matches!(self, Stage::Job(_) | Stage::Claimed)
     }
 
     /// Claims the closure, leaving `Running`.
     pub(crate) fn take_job(&mut self) -> Option<F> {
-        match std::mem::replace(self, Stage::Running) {
+        match std::mem::replace(self, Stage::Claimed) {
             Stage::Job(job) => Some(job),
             other => {
                 *self = other;
@@ -86,7 +87,7 @@ impl<T, F> Stage<T, F> {
             Stage::Rejected => Some(&REJECTED),
             Stage::Taken => Some(&TAKEN),
             Stage::Failed(failure) => Some(&failure.error),
-            Stage::Job(_) | Stage::Running | Stage::Closing | Stage::Value(_) | Stage::Lent => None,
+            Stage::Job(_) | Stage::Claimed | Stage::Closing | Stage::Value(_) | Stage::Lent => None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! only when someone sleeps.
 
 use super::cell::Cell;
-use super::slot::Slot;
+use super::locked::Locked;
 use crate::sync::{Instant, MutexGuard};
 
 /// Spins doubling up to 2^SPIN_STEPS, then up to YIELD_STEPS yields (which
@@ -45,10 +45,10 @@ impl<T, F> Cell<T, F> {
     /// true if ready.
     pub(super) fn sleep_until<'a>(
         &'a self,
-        mut slot: MutexGuard<'a, Slot<T, F>>,
+        mut slot: MutexGuard<'a, Locked<T, F>>,
         deadline: Option<Instant>,
-        ready: impl FnMut(&mut Slot<T, F>) -> bool,
-    ) -> (MutexGuard<'a, Slot<T, F>>, bool) {
+        ready: impl FnMut(&mut Locked<T, F>) -> bool,
+    ) -> (MutexGuard<'a, Locked<T, F>>, bool) {
         slot.extras().sleepers += 1;
         let (mut slot, done) = crate::deadline::wait_on(&self.header().cond, slot, deadline, ready);
         slot.extras().sleepers -= 1;
@@ -59,9 +59,9 @@ impl<T, F> Cell<T, F> {
     /// or the deadline passes.
     pub(super) fn until_returned<'a>(
         &'a self,
-        slot: MutexGuard<'a, Slot<T, F>>,
+        slot: MutexGuard<'a, Locked<T, F>>,
         deadline: Option<Instant>,
-    ) -> MutexGuard<'a, Slot<T, F>> {
+    ) -> MutexGuard<'a, Locked<T, F>> {
         if !slot.stage.is_lent() {
             return slot;
         }

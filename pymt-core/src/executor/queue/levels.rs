@@ -45,13 +45,13 @@ impl Side {
 /// handful of priorities, if any); made up front under loom, whose objects
 /// must not be created behind a `OnceLock` that loom cannot see.
 #[cfg(not(loom))]
-type Slot = std::sync::OnceLock<Lane<Entry>>;
+type LevelLane = std::sync::OnceLock<Lane<Entry>>;
 #[cfg(loom)]
-type Slot = Lane<Entry>;
+type LevelLane = Lane<Entry>;
 
 pub(crate) struct Levels {
     /// `High` levels: index `p - 1` for priority `p`; `Low`: `-p - 1`.
-    slots: [Box<[Slot]>; 2],
+    slots: [Box<[LevelLane]>; 2],
     /// Bit `i` of word `side`: level `i` of that side may hold entries.
     /// On a line of its own: read by every pop, written by ranked pushes.
     bits: Padded<[AtomicU64; 2]>,
@@ -61,7 +61,11 @@ impl Levels {
     pub(crate) fn new() -> Self {
         // One bit per level: the span must fit a word.
         const _: () = assert!(SPAN <= 64);
-        let slots = || (0..SPAN).map(|_| Slot::new()).collect::<Box<[Slot]>>();
+        let slots = || {
+            (0..SPAN)
+                .map(|_| LevelLane::new())
+                .collect::<Box<[LevelLane]>>()
+        };
         Levels {
             slots: [slots(), slots()],
             bits: Padded::new([AtomicU64::new(0), AtomicU64::new(0)]),

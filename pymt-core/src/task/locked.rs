@@ -1,11 +1,11 @@
-//! The part of a task guarded by its lock: the stage (closure, then
-//! outcome) and the rarely needed extras.
+//! The part of a task guarded by its lock (`Locked`): the stage (closure,
+//! then outcome) and the rarely needed extras.
 
 use super::listener::Listener;
 use super::stage::Stage;
 use crate::limiter::Permit;
 
-pub(crate) struct Slot<T, F> {
+pub(crate) struct Locked<T, F> {
     pub(crate) stage: Stage<T, F>,
     /// What few tasks need, allocated on first use: most tasks never get a
     /// listener, a permit or a sleeping waiter, and an empty `Vec` alone
@@ -20,9 +20,9 @@ pub(crate) struct Extras<T> {
     pub(crate) sleepers: u32,
 }
 
-impl<T, F> Slot<T, F> {
+impl<T, F> Locked<T, F> {
     pub(crate) fn new(job: F) -> Self {
-        Slot {
+        Locked {
             stage: Stage::Job(job),
             extras: None,
         }
