@@ -60,6 +60,8 @@ pub(crate) struct Popped {
 struct Hints {
     high: AtomicUsize,
     low: AtomicUsize,
+    /// Entries in `returned`: rare, so most pops skip that lane.
+    returned: AtomicUsize,
 }
 
 impl Hints {
@@ -124,8 +126,11 @@ impl Queue {
         if let Some(entry) = self.pop_high() {
             return Some(found(entry));
         }
-        if let Some(entry) = self.returned.try_pop() {
-            return Some(found(entry));
+        if self.hints.returned.load(SeqCst) != 0 {
+            if let Some(entry) = self.returned.try_pop() {
+                self.hints.returned.fetch_sub(1, SeqCst);
+                return Some(found(entry));
+            }
         }
         if let Some(entry) = self.lane.try_pop() {
             // Popping synchronised with its push: a higher entry the same
@@ -137,6 +142,7 @@ impl Queue {
                     return Some(found(first));
                 }
                 self.returned.push(entry);
+                self.hints.returned.fetch_add(1, SeqCst);
                 return Some(Popped {
                     entry: first,
                     put_back: true,
@@ -209,7 +215,11 @@ impl Queue {
         sync::handshake();
         let mut all: Vec<Entry> = outliers.into_iter().map(|(_, entry)| entry).collect();
         all.extend(self.levels.take_all());
-        all.extend(std::iter::from_fn(|| self.returned.try_pop()));
+        all.extend(std::iter::from_fn(|| {
+            let entry = self.returned.try_pop()?;
+            self.hints.returned.fetch_sub(1, SeqCst);
+            Some(entry)
+        }));
         all.extend(std::iter::from_fn(|| self.lane.try_pop()));
         all
     }
