@@ -195,7 +195,7 @@ impl Gate {
 
 /// "the tasks with higher priority will be run prior to lower ones"
 #[test]
-fn seed000_higher_priority_runs_first_fifo_among_equals() {
+fn priority_executor_higher_priority_runs_first_fifo_among_equals() {
     let executor = pool(1);
     let busy = Busy::occupy(&executor, 1);
     let order = Arc::new(Mutex::new(Vec::new()));
@@ -223,7 +223,7 @@ fn seed000_higher_priority_runs_first_fifo_among_equals() {
 /// "the maximum number of tasks in the priority queue": a full queue
 /// refuses `try_submit` and hands the closure back.
 #[test]
-fn seed000_bounded_queue_full_hands_the_closure_back() {
+fn priority_executor_bounded_queue_full_hands_the_closure_back() {
     let executor = Pool::builder()
         .max_workers(1)
         .queue_capacity(2)
@@ -248,7 +248,7 @@ fn seed000_bounded_queue_full_hands_the_closure_back() {
 
 /// A blocking `submit` on a full queue waits for room instead of failing.
 #[test]
-fn seed000_submit_waits_for_room_in_a_full_queue() {
+fn priority_executor_submit_waits_for_room_in_a_full_queue() {
     let executor = Pool::builder()
         .max_workers(1)
         .queue_capacity(1)
@@ -283,14 +283,14 @@ const PYMT_VARS: [&str; 4] = [
     "PYMT_QUEUE_CAPACITY",
 ];
 
-/// Set in the copy of this test binary that runs `seed000_env_child`.
+/// Set in the copy of this test binary that runs `priority_executor_env_child`.
 const ENV_CHILD: &str = "PYMT_LINEAGE_ENV_CHILD";
 
 /// "checking the configuration and adding defaults from the environment
 /// variables": the settings come from `PYMT_*` variables. The environment
 /// is process-wide, so each case runs in a copy of this test binary.
 #[test]
-fn seed000_configuration_from_the_environment() {
+fn priority_executor_configuration_from_the_environment() {
     let cases: [(&str, &[(&str, &str)]); 2] = [
         (
             "good",
@@ -301,7 +301,7 @@ fn seed000_configuration_from_the_environment() {
     for (mode, vars) in cases {
         let mut command = Command::new(std::env::current_exe().expect("test binary"));
         command
-            .args(["seed000_env_child", "--exact", "--test-threads=1"])
+            .args(["priority_executor_env_child", "--exact", "--test-threads=1"])
             .env(ENV_CHILD, mode);
         for var in PYMT_VARS {
             command.env_remove(var);
@@ -322,10 +322,10 @@ fn seed000_configuration_from_the_environment() {
     }
 }
 
-/// The other half of `seed000_configuration_from_the_environment`; does
+/// The other half of `priority_executor_configuration_from_the_environment`; does
 /// nothing unless that test runs it.
 #[test]
-fn seed000_env_child() {
+fn priority_executor_env_child() {
     let Ok(mode) = std::env::var(ENV_CHILD) else {
         return;
     };
@@ -369,7 +369,7 @@ fn seed000_env_child() {
 /// "call shutdown() method to clean up the threads": queued work is
 /// cancelled, the running task is asked to stop, new work is refused.
 #[test]
-fn seed000_shutdown_cancels_queued_and_stops_running_cooperatively() {
+fn priority_executor_shutdown_cancels_queued_and_stops_running_cooperatively() {
     let executor = pool(1);
     let (started, is_started) = mpsc::channel();
     let running = executor.submit(move || {
@@ -400,7 +400,7 @@ fn seed000_shutdown_cancels_queued_and_stops_running_cooperatively() {
 
 /// `wait(futures, return_when=FIRST_COMPLETED)`
 #[test]
-fn seed001_wait_first_completed() {
+fn concurrent_futures_wait_first_completed() {
     let executor = pool(2);
     let (release, slow) = gated(&executor, "slow");
     let fast = executor.submit(|| "fast");
@@ -421,7 +421,7 @@ fn seed001_wait_first_completed() {
 /// `wait(futures, return_when=FIRST_EXCEPTION)`: a panic is the exception;
 /// without one it waits for all. Waiting on nothing returns at once.
 #[test]
-fn seed001_wait_first_exception_and_all_completed() {
+fn concurrent_futures_wait_first_exception_and_all_completed() {
     let executor = pool(2);
     let (release, slow) = gated(&executor, 1);
     let raising = executor.submit(|| -> i32 { panic!("bad url") });
@@ -463,7 +463,7 @@ fn seed001_wait_first_exception_and_all_completed() {
 /// `for future in as_completed(futures)`: every future exactly once,
 /// finished ones first, then in completion order.
 #[test]
-fn seed001_as_completed_yields_each_future_once_in_completion_order() {
+fn concurrent_futures_as_completed_yields_each_future_once_in_completion_order() {
     let executor = pool(3);
     let done_already = executor.submit(|| 10);
     assert!(done_already.wait_timeout(TIMEOUT));
@@ -491,7 +491,7 @@ fn seed001_as_completed_yields_each_future_once_in_completion_order() {
 /// `Future.result(timeout)`, `exception()`, `cancel()`, `cancelled()`,
 /// `running()`, `done()`.
 #[test]
-fn seed001_future_methods() {
+fn concurrent_futures_future_methods() {
     let executor = pool(1);
     let (started, is_started) = mpsc::channel();
     let (release, released) = mpsc::channel::<()>();
@@ -535,7 +535,7 @@ fn seed001_future_methods() {
 /// or at once if it is already done; "exceptions raised in callback
 /// functions will not impact the task or thread pool".
 #[test]
-fn seed001_done_callbacks() {
+fn concurrent_futures_done_callbacks() {
     let executor = pool(1);
     let (release, task) = gated(&executor, 5);
     let (tx, rx) = mpsc::channel();
@@ -571,7 +571,7 @@ fn seed001_done_callbacks() {
 
 /// `executor.map(fn, items)`: results in input order.
 #[test]
-fn seed001_map_keeps_input_order() {
+fn concurrent_futures_map_keeps_input_order() {
     let executor = pool(4);
     let tasks = executor.map(|n: u64| (0..=n).sum::<u64>(), [300, 1, 200, 2]);
     let results: Vec<u64> = tasks
@@ -585,7 +585,7 @@ fn seed001_map_keeps_input_order() {
 /// `shutdown(wait=True)` (what leaving `with ThreadPoolExecutor()` does):
 /// queued work still runs, then the workers stop.
 #[test]
-fn seed001_join_finishes_queued_work() {
+fn concurrent_futures_join_finishes_queued_work() {
     let executor = pool(1);
     let busy = Busy::occupy(&executor, 1);
     let queued: Vec<Task<u32>> = (0..4).map(|i| executor.submit(move || i * i)).collect();
@@ -604,7 +604,7 @@ fn seed001_join_finishes_queued_work() {
 /// download is a value (or, if it panics, a `TaskError`), never a crash,
 /// and the other downloads are unaffected. A loopback server answers 404.
 #[test]
-fn seed001_bad_urls_are_reported_not_fatal() {
+fn concurrent_futures_bad_urls_are_reported_not_fatal() {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
 
@@ -661,7 +661,7 @@ fn seed001_bad_urls_are_reported_not_fatal() {
 /// number of workers [grows] to accommodate the rate of tasks", "workers
 /// that sleep for a configurable period of time ... will be terminated".
 #[test]
-fn seed002_minimum_growth_and_idle_reaping() {
+fn adaptive_pool_minimum_growth_and_idle_reaping() {
     let tp = Pool::builder()
         .min_workers(2)
         .max_workers(5)
@@ -707,7 +707,7 @@ fn seed002_minimum_growth_and_idle_reaping() {
 /// `async_call(target, success=..., failure=...)`: the success callback
 /// gets the return value, the failure callback the exception.
 #[test]
-fn seed002_success_and_failure_callbacks() {
+fn adaptive_pool_success_and_failure_callbacks() {
     let tp = pool(2);
     let (tx, rx) = mpsc::channel();
     let caps = tp.submit(|| "hello world!".to_uppercase());
@@ -738,7 +738,7 @@ fn seed002_success_and_failure_callbacks() {
 /// "If the failure callback throws an unhandled error it will be caught and
 /// logged": neither the task nor the pool suffers.
 #[test]
-fn seed002_a_failing_failure_callback_is_contained() {
+fn adaptive_pool_a_failing_failure_callback_is_contained() {
     let tp = pool(1);
     let task = tp.submit(|| -> u32 { panic!("fake error") });
     task.on_done(|outcome| {
@@ -767,7 +767,7 @@ fn seed002_a_failing_failure_callback_is_contained() {
 /// assert len(result) == 100
 /// ```
 #[test]
-fn seed002_infinite_task_stops_on_request_at_its_condition() {
+fn adaptive_pool_infinite_task_stops_on_request_at_its_condition() {
     let tp = pool(2);
     let result = Arc::new(Mutex::new(vec![1_u32]));
     let (reached, has_reached) = mpsc::channel();
@@ -808,7 +808,7 @@ fn seed002_infinite_task_stops_on_request_at_its_condition() {
 
 /// `remove_all_workers()`: "signal all running tasks to stop".
 #[test]
-fn seed002_shutdown_stops_infinite_tasks() {
+fn adaptive_pool_shutdown_stops_infinite_tasks() {
     let tp = pool(2);
     let (started, is_started) = mpsc::channel();
     let tasks: Vec<Task<bool>> = (0..2)
@@ -838,7 +838,7 @@ fn seed002_shutdown_stops_infinite_tasks() {
 
 /// `task = p1.submit(test, ...)`, `task.wait(10)`, `task.results`.
 #[test]
-fn seed003_submit_wait_results() {
+fn pymultitasking_submit_wait_results() {
     let p1 = pool(2);
     let task = p1.submit(|| format!("{:?} - {:?}", ["arg"], [("example", "kwargs")]));
     assert!(task.wait_timeout(TIMEOUT));
@@ -853,7 +853,7 @@ fn seed003_submit_wait_results() {
 /// `map(fn, args)` gives one task per item; `chunksize=0` "will attempt to
 /// spread given tasks out evenly across the workers".
 #[test]
-fn seed003_map_and_even_chunks() {
+fn pymultitasking_map_and_even_chunks() {
     let p1 = pool(2);
     let tasks = p1.map(|(a, b): (u32, u32)| a + b, [(1, 2), (3, 4)]);
     assert_eq!(tasks.len(), 2);
@@ -875,7 +875,7 @@ fn seed003_map_and_even_chunks() {
 /// `wait_completion(10, block=True)`: true once the pool finished its
 /// current work load.
 #[test]
-fn seed003_wait_completion_and_drain() {
+fn pymultitasking_wait_completion_and_drain() {
     let p1 = pool(2);
     let tasks = p1.map(|n: u32| n + 1, 0..6);
     assert!(p1.wait_completion(TIMEOUT));
@@ -894,7 +894,7 @@ fn seed003_wait_completion_and_drain() {
 
 /// `Pool.as_completed(tasks)` "returns tasks as they complete".
 #[test]
-fn seed003_as_completed_in_completion_order() {
+fn pymultitasking_as_completed_in_completion_order() {
     let p1 = pool(3);
     let gated: Vec<(Sender<()>, Task<usize>)> = (0..3).map(|i| gated(&p1, i)).collect();
     let tasks: Vec<Task<usize>> = gated.iter().map(|(_, t)| t.clone()).collect();
@@ -918,7 +918,7 @@ fn threaded_test(args: Vec<&'static str>) -> (String, ThreadId) {
 
 /// `@Threaded`: the call returns a Task at once; the body runs elsewhere.
 #[test]
-fn seed003_threaded_returns_a_task() {
+fn pymultitasking_threaded_returns_a_task() {
     let task: Task<(String, ThreadId)> = threaded_test(vec!["arg"]);
     let (line, ran_on) = task.result_timeout(TIMEOUT).expect("ran");
     assert_eq!(line, r#"["arg"]"#);
@@ -933,7 +933,7 @@ fn daemon_test() -> ThreadId {
 /// `@Threaded(daemon=True)`: "spawns a single Worker thread and keeps it
 /// alive"; joining the daemons and calling again gives a fresh one.
 #[test]
-fn seed003_daemon_one_worker_for_every_call() {
+fn pymultitasking_daemon_one_worker_for_every_call() {
     let _serial = serial();
     let calls: Vec<Task<ThreadId>> = (0..4).map(|_| daemon_test()).collect();
     let ids: Vec<ThreadId> = calls
@@ -956,7 +956,7 @@ fn private_pool_test() -> String {
 
 /// `@Threaded(pool=True)` + `Pool.join_pools(timeout=60)`.
 #[test]
-fn seed003_threaded_pool_is_registered_and_joined() {
+fn pymultitasking_threaded_pool_is_registered_and_joined() {
     let _serial = serial();
     let thread = private_pool_test().result_timeout(TIMEOUT).expect("ran");
     let pool = Pool::pools()
@@ -985,7 +985,7 @@ fn test_dec_pool_by_name_two() -> String {
 /// `@Threaded(pool_name=...)` on two functions: one pool, found with
 /// `get_pool_by_name`, waited on for both.
 #[test]
-fn seed003_pool_name_shared_by_two_functions() {
+fn pymultitasking_pool_name_shared_by_two_functions() {
     let _serial = serial();
     assert!(Pool::get_pool_by_name("lineage-mypool").is_none());
     let tasks_one: Vec<Task<String>> = (0..4).map(|_| test_dec_pool_by_name_one()).collect();
@@ -1016,7 +1016,7 @@ fn test_with_callback(arg: &'static str) -> String {
 /// `@Threaded(callback_func=callback_test)`: the callback receives the
 /// return value (before the task counts as done).
 #[test]
-fn seed003_callback_receives_the_result() {
+fn pymultitasking_callback_receives_the_result() {
     let task = test_with_callback("arg");
     assert_eq!(task.result_timeout(TIMEOUT).as_deref(), Ok("ARG"));
     assert!(lock(&CALLBACK_SEEN).contains(&"ARG".to_owned()));
@@ -1043,7 +1043,7 @@ fn test_combined(n: u32) -> u32 {
 /// The README's combined example: a `@Limiter(1)` callback, a named pool
 /// with `maxWorkers=2`, `pool.join()` ending it, then the stored values.
 #[test]
-fn seed003_combined_limiter_callback_named_pool() {
+fn pymultitasking_combined_limiter_callback_named_pool() {
     let _serial = serial();
     let tasks: Vec<Task<u32>> = (0..6).map(test_combined).collect();
     let pool = Pool::get_pool_by_name("lineage-combined").expect("created by the first call");
@@ -1077,7 +1077,7 @@ fn limited(n: u32) -> u32 {
 
 /// `@Limiter(1)`: "the 'test' function can only be executed one at a time".
 #[test]
-fn seed003_limiter_one_at_a_time() {
+fn pymultitasking_limiter_one_at_a_time() {
     let sum: u32 = within("eight limited callers", || {
         thread::scope(|s| {
             let handles: Vec<_> = (0..8).map(|n| s.spawn(move || limited(n))).collect();
@@ -1101,7 +1101,7 @@ fn non_blocking(n: u32) -> u32 {
 /// at once, two bodies run, two tasks wait (in the limiter, not on a
 /// thread).
 #[test]
-fn seed003_limiter_non_blocking() {
+fn pymultitasking_limiter_non_blocking() {
     let tasks: Vec<Task<u32>> = (0..4).map(non_blocking).collect();
     assert!(NON_BLOCKING_GATE.wait_inside(2), "two bodies run");
     let waiting = tasks
@@ -1123,7 +1123,7 @@ fn seed003_limiter_non_blocking() {
 
 /// `Pool.join_pools(timeout)`: "find all Pools and run 'join' on them".
 #[test]
-fn seed003_join_pools_joins_every_registered_pool() {
+fn pymultitasking_join_pools_joins_every_registered_pool() {
     let _serial = serial();
     let a = Pool::named("lineage-a");
     let b = Pool::builder()
@@ -1144,7 +1144,7 @@ fn seed003_join_pools_joins_every_registered_pool() {
 /// ThreadWorker: one thread with its own queue; a failing task does not
 /// kill it; after it stops, work is refused.
 #[test]
-fn seed003_worker_survives_panics() {
+fn pymultitasking_worker_survives_panics() {
     let worker = Worker::builder().name("lineage-worker").build();
     let failing = worker.submit(|| -> u8 { panic!("uncaught exception") });
     assert!(failing.wait_timeout(TIMEOUT));
@@ -1164,7 +1164,7 @@ fn seed003_worker_survives_panics() {
 /// `makeRequests(callable, args_list, callback, exc_callback)` then
 /// `wait()`: every request's callback ran, with its result or exception.
 #[test]
-fn seed004_requests_with_callbacks_then_wait() {
+fn threadpool_work_requests_requests_with_callbacks_then_wait() {
     let main = pool(3);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut requests = TaskSet::new();
@@ -1197,7 +1197,7 @@ fn seed004_requests_with_callbacks_then_wait() {
 /// `poll()` hands over what has arrived without blocking; `wait()` blocks;
 /// results come in completion order.
 #[test]
-fn seed004_poll_and_wait_in_completion_order() {
+fn threadpool_work_requests_poll_and_wait_in_completion_order() {
     let main = pool(3);
     let mut releases = Vec::new();
     let mut handles = Vec::new();
@@ -1241,7 +1241,7 @@ fn seed004_poll_and_wait_in_completion_order() {
 /// runs the requests one after the other (in priority order), which fixes
 /// the completion order.
 #[test]
-fn seed004_join_all_in_completion_order() {
+fn threadpool_work_requests_join_all_in_completion_order() {
     let main = pool(1);
     let busy = Busy::occupy(&main, 1);
     let requests: TaskSet<u32> = [(0, 5), (1, 1), (2, 10)]
@@ -1257,7 +1257,7 @@ fn seed004_join_all_in_completion_order() {
 /// "You can increase or decrease the pool size at any time, superfluous
 /// threads will just exit when they finish their current task."
 #[test]
-fn seed004_resize_while_working() {
+fn threadpool_work_requests_resize_while_working() {
     let main = pool(1);
     let gate = Arc::new(Gate::new());
     let requests: Vec<Task<u32>> = (0..3)
