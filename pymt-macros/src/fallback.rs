@@ -4,10 +4,10 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{parse_quote, ReturnType};
+use syn::parse_quote;
 
 use crate::ast::Plan;
-use crate::expand::{runtime, task_output};
+use crate::expand::{runtime, task_output, Output};
 
 /// `compile_error!`s for `error`, then the function as callers expect it.
 ///
@@ -26,22 +26,16 @@ pub(crate) fn expand(plan: &Plan, error: &syn::Error) -> TokenStream {
         func.sig.constness = None;
         func.sig.abi = None;
         let body = &func.block;
-        func.block = match (&func.sig.output, was_async) {
-            (_, true) => parse_quote!({ ::core::unimplemented!() }),
-            // The declared type guides `?` and `return` in the body; an
-            // `impl Trait` cannot be written on a closure, so it is left out.
-            (ReturnType::Type(_, ty), false) if !mentions_impl(ty) => parse_quote!({
-                let _ = move || -> #ty #body;
+        // The declared type guides `?` and `return` in the body, unless it
+        // holds an `impl Trait`, which a closure cannot be annotated with.
+        let annotation = Output::of(&func.sig.output).closure_annotation();
+        func.block = if was_async {
+            parse_quote!({ ::core::unimplemented!() })
+        } else {
+            parse_quote!({
+                let _ = move || #annotation #body;
                 ::core::unimplemented!()
-            }),
-            (ReturnType::Type(..), false) => parse_quote!({
-                let _ = move || #body;
-                ::core::unimplemented!()
-            }),
-            (ReturnType::Default, false) => parse_quote!({
-                let _ = move || -> () #body;
-                ::core::unimplemented!()
-            }),
+            })
         };
         func.sig.output = task_output(&func.sig.output, &rt);
         func.attrs.push(parse_quote!(#[allow(
@@ -53,12 +47,4 @@ pub(crate) fn expand(plan: &Plan, error: &syn::Error) -> TokenStream {
     }
     plan.mark_taken_used(&mut func);
     quote!(#errors #func)
-}
-
-/// Whether `ty` contains an `impl Trait` anywhere.
-fn mentions_impl(ty: &syn::Type) -> bool {
-    quote!(#ty)
-        .into_iter()
-        .any(|token| matches!(token, proc_macro2::TokenTree::Ident(ident) if ident == "impl"))
-        || quote!(#ty).to_string().contains("impl ")
 }

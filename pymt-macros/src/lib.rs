@@ -16,9 +16,10 @@
 //! 2. `ast.rs` parses the function and resolves how `#[limiter]` and
 //!    `#[threaded]` are stacked on it into one `Plan`;
 //! 3. `validate.rs` checks the plan, collecting every error (`ctxt.rs`);
-//! 4. `expand.rs` generates the code, or `fallback.rs` emits the errors plus
-//!    a function with the signature callers expect, so they see no cascade of
-//!    further errors.
+//! 4. `expand.rs` generates the code (with the bounds `send_bounds.rs`
+//!    infers), or `fallback.rs` emits the errors plus a function with the
+//!    signature callers expect and the user's body, so they see no cascade of
+//!    further errors, and the body's own errors still.
 //!
 //! The expansion contains no `unsafe` code, and names only
 //! `::pymt::__private::..` (or the `crate = ".."` override), `::core` and
@@ -31,6 +32,7 @@ mod ast;
 mod ctxt;
 mod expand;
 mod fallback;
+mod send_bounds;
 mod validate;
 
 use proc_macro::TokenStream;
