@@ -648,10 +648,14 @@ fn deferred_launch_vs_cancel_keeps_the_count() {
         let task = Launch::new().deferred(limiter).on(&pool, || 1);
         let released = Arc::new(AtomicBool::new(false));
         let canceller = {
-            let (task, released) = (task.clone(), Arc::clone(&released));
+            let (task, released, pool) = (task.clone(), Arc::clone(&released), pool.clone());
             thread::spawn(move || {
                 let after = released.load(SeqCst);
-                (task.cancel(), after)
+                let cancelled = task.cancel();
+                // Never counted below zero, even for a moment (a task
+                // claimed from the queued state before it was counted).
+                assert!(pool.stats().queued <= 1);
+                (cancelled, after)
             })
         };
         drop(permit);

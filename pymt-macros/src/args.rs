@@ -29,7 +29,7 @@ pub(crate) struct IntArg<T> {
 }
 
 /// `#[threaded(..)]`: one `Option` per option, `None` when absent.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct ThreadedArgs {
     pub(crate) daemon: Option<Span>,
     pub(crate) pool: Option<Span>,
@@ -53,6 +53,7 @@ pub(crate) struct LimiterArgs {
 }
 
 /// Where a limiter's permits come from.
+#[derive(Clone)]
 pub(crate) enum LimitSource {
     /// `#[limiter(4)]`: a limiter of its own with this many permits.
     Count(IntArg<usize>),

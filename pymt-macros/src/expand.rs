@@ -9,10 +9,11 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::{parse_quote, FnArg, Ident, ItemFn, Pat, PatIdent, Path, ReturnType, Type};
 
-use crate::args::{IntArg, LimitSource, LimiterArgs, ThreadedArgs};
+use crate::args::{IntArg, LimitSource, ThreadedArgs};
 use crate::ast::Plan;
 use crate::ctxt::Errors;
 use crate::send_bounds::{add_send_bounds, TypeScan};
+use crate::validate::{Limit, Shape, Valid};
 use crate::{fallback, validate};
 
 /// Entry point of `#[threaded]`.
@@ -37,22 +38,27 @@ fn run(build: Build, args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#other #item_with_error);
         }
     };
-    validate::plan(&plan, &mut errors);
-    match errors.finish() {
-        Ok(()) => expand(plan),
-        Err(error) => fallback::expand(&plan, &error),
+    match validate::check(plan, errors) {
+        Ok(valid) => expand(valid),
+        Err(refused) => {
+            let (plan, error) = *refused;
+            fallback::expand(&plan, &error)
+        }
     }
 }
 
 /// Generates the function for a plan that passed validation.
-fn expand(plan: Plan) -> TokenStream {
-    let rt = runtime(plan.krate());
-    let func = match plan.threaded {
-        Some(ref args) => threaded_fn(&plan, args, &rt),
-        None => {
-            let outer = plan.outer.as_ref().expect("a plan is threaded or limited");
-            limited_fn(plan.func, outer, &rt)
+fn expand(valid: Valid) -> TokenStream {
+    let Valid {
+        func,
+        shape,
+        runtime: rt,
+    } = valid;
+    let func = match shape {
+        Shape::Threaded { args, outer, inner } => {
+            threaded_fn(func, &args, outer.as_ref(), &inner, &rt)
         }
+        Shape::Limited(source) => limited_fn(func, &source, &rt),
     };
     func.into_token_stream()
 }
@@ -92,7 +98,7 @@ pub(crate) fn task_output(output: &ReturnType, rt: &TokenStream) -> ReturnType {
 //
 // The permit is the first local, so it is dropped last: after the body
 // returns or while a panic unwinds.
-fn limited_fn(mut func: ItemFn, limiter: &LimiterArgs, rt: &TokenStream) -> ItemFn {
+fn limited_fn(mut func: ItemFn, limiter: &LimitSource, rt: &TokenStream) -> ItemFn {
     let permit = Ident::new("__pymt_permit", Span::mixed_site());
     let limiter = limiter_ref(limiter, rt);
     func.block
@@ -105,14 +111,13 @@ fn limited_fn(mut func: ItemFn, limiter: &LimiterArgs, rt: &TokenStream) -> Item
 ///
 /// The static sits in a block of its own, so that several expansions in one
 /// function never clash and the user's body cannot see it.
-fn limiter_ref(limiter: &LimiterArgs, rt: &TokenStream) -> TokenStream {
-    let source = match &limiter.source {
-        Some(LimitSource::Count(count)) => {
+fn limiter_ref(limiter: &LimitSource, rt: &TokenStream) -> TokenStream {
+    let source = match limiter {
+        LimitSource::Count(count) => {
             let lit = usize_literal(*count, true);
             quote!(&#lit)
         }
-        Some(LimitSource::Path(path)) => quote!(&#path),
-        None => unreachable!("a limiter without a limit is reported in args.rs"),
+        LimitSource::Path(path) => quote!(&#path),
     };
     quote! {
         {
@@ -165,12 +170,17 @@ fn limiter_ref(limiter: &LimiterArgs, rt: &TokenStream) -> TokenStream {
 // `.permit(__pymt_permit)`; with `blocking = false` it gains
 // `.deferred(<limiter>)` instead. A limiter below `#[threaded]` becomes a
 // `let __pymt_permit_N = <limiter>.acquire();` at the top of the closure.
-fn threaded_fn(plan: &Plan, args: &ThreadedArgs, rt: &TokenStream) -> ItemFn {
-    let mut func = plan.func.clone();
+fn threaded_fn(
+    mut func: ItemFn,
+    args: &ThreadedArgs,
+    outer: Option<&Limit>,
+    inner: &[LimitSource],
+    rt: &TokenStream,
+) -> ItemFn {
     let output = Output::of(&func.sig.output);
     add_send_bounds(&mut func, &output);
     let captures = capture_arguments(&mut func);
-    let inner_permits = plan.inner.iter().enumerate().map(|(i, limiter)| {
+    let inner_permits = inner.iter().enumerate().map(|(i, limiter)| {
         let permit = format_ident!("__pymt_permit_{}", i, span = Span::mixed_site());
         let limiter = limiter_ref(limiter, rt);
         quote!(let #permit = #limiter.acquire();)
@@ -187,9 +197,9 @@ fn threaded_fn(plan: &Plan, args: &ThreadedArgs, rt: &TokenStream) -> ItemFn {
 
     let mut prelude = TokenStream::new();
     let mut chain = options_chain(args);
-    if let Some(outer) = &plan.outer {
-        let limiter = limiter_ref(outer, rt);
-        if outer.is_deferred() {
+    if let Some(outer) = outer {
+        let limiter = limiter_ref(&outer.source, rt);
+        if outer.deferred {
             chain.extend(quote!(.deferred(#limiter)));
         } else {
             let permit = Ident::new("__pymt_permit", Span::mixed_site());
@@ -204,7 +214,6 @@ fn threaded_fn(plan: &Plan, args: &ThreadedArgs, rt: &TokenStream) -> ItemFn {
         #rt::Launch #turbofish ::new() #chain #launch
     });
     func.sig.output = task_output(&func.sig.output, rt);
-    plan.mark_taken_used(&mut func);
     func
 }
 

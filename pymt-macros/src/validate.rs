@@ -1,4 +1,6 @@
-//! Pure checks on a [`Plan`]: every mistake is recorded, none stops the others.
+//! Checks on a [`Plan`]: every mistake is recorded, none stops the others,
+//! and a plan without mistakes becomes a [`Valid`] model that expansion
+//! consumes as it is (nothing left to check or unwrap there).
 //!
 //! Each message points at the offending token and says how to fix it.
 
@@ -11,8 +13,92 @@ use crate::args::{LimitSource, LimiterArgs, ThreadedArgs};
 use crate::ast::Plan;
 use crate::ctxt::Errors;
 
+/// A plan that passed validation, in the shape expansion needs.
+pub(crate) struct Valid {
+    /// The function, with the attributes handled here removed.
+    pub(crate) func: syn::ItemFn,
+    pub(crate) shape: Shape,
+    /// The runtime's path (`::pymt::__private` or the `crate` override).
+    pub(crate) runtime: TokenStream,
+}
+
+/// How the function is rewritten.
+pub(crate) enum Shape {
+    /// `#[threaded]`, with the limiters stacked on it.
+    Threaded {
+        args: Box<ThreadedArgs>,
+        /// Above `#[threaded]`: the caller waits (or the task waits, when
+        /// deferred) for a permit.
+        outer: Option<Limit>,
+        /// Below `#[threaded]`: the body holds their permits.
+        inner: Vec<LimitSource>,
+    },
+    /// `#[limiter]` on a plain function.
+    Limited(LimitSource),
+}
+
+/// A limiter with its limit known.
+pub(crate) struct Limit {
+    pub(crate) source: LimitSource,
+    /// `blocking = false`: the task waits in the limiter, not the caller.
+    pub(crate) deferred: bool,
+}
+
+/// Checks `plan`: the valid model, or the plan back (for the fallback)
+/// with every problem found.
+pub(crate) fn check(plan: Plan, mut errors: Errors) -> Result<Valid, Box<(Plan, syn::Error)>> {
+    record(&plan, &mut errors);
+    let shape = shape_of(&plan);
+    match (errors.finish(), shape) {
+        (Err(error), _) => Err(Box::new((plan, error))),
+        (Ok(()), Some(shape)) => {
+            let mut func = plan.func.clone();
+            plan.mark_taken_used(&mut func);
+            let runtime = crate::expand::runtime(plan.krate());
+            Ok(Valid {
+                func,
+                shape,
+                runtime,
+            })
+        }
+        // Parsing reports a missing limit; this keeps the check total.
+        (Ok(()), None) => {
+            let error =
+                syn::Error::new(proc_macro2::Span::call_site(), "`#[limiter]` needs a limit");
+            Err(Box::new((plan, error)))
+        }
+    }
+}
+
+/// The plan's shape, if every limiter has its limit.
+fn shape_of(plan: &Plan) -> Option<Shape> {
+    let limit = |args: &LimiterArgs| {
+        Some(Limit {
+            source: args.source.clone()?,
+            deferred: args.is_deferred(),
+        })
+    };
+    let Some(args) = &plan.threaded else {
+        return Some(Shape::Limited(plan.outer.as_ref()?.source.clone()?));
+    };
+    let outer = match &plan.outer {
+        Some(outer) => Some(limit(outer)?),
+        None => None,
+    };
+    let inner = plan
+        .inner
+        .iter()
+        .map(|args| args.source.clone())
+        .collect::<Option<_>>()?;
+    Some(Shape::Threaded {
+        args: Box::new(args.clone()),
+        outer,
+        inner,
+    })
+}
+
 /// Records every problem of `plan` in `errors`.
-pub(crate) fn plan(plan: &Plan, errors: &mut Errors) {
+fn record(plan: &Plan, errors: &mut Errors) {
     if let Some(outer) = &plan.outer {
         limiter(outer, errors);
     }
