@@ -4,7 +4,13 @@
 //! to an idle worker (through the lock-free lane, and through the ranked
 //! queue with its wake token), the order of a ranked and a plain
 //! submission racing a live worker, and around it a nested wait, a submit
-//! racing `Pool::join` and a handle-less job racing `Pool::shutdown`.
+//! racing `Pool::join` and a handle-less job racing `Pool::shutdown`; and
+//! three races of the correctness review: two ranked pushes reaching both
+//! idle workers (defect 7), a deferred launch racing a cancel (defect 6), a
+//! completion submitting to its own full queue (defect 5). Each of these
+//! three fails with its bug put back: the launch counted after it becomes
+//! queued, a wake token put back where no blocked worker looks, a worker
+//! waiting for room in its own queue.
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in

@@ -328,3 +328,22 @@ pub(crate) fn wait_for_threads(prefix: &str, n: usize) {
         live_threads(prefix) == Some(n)
     });
 }
+
+/// Keeps the default panic hook quiet for panics whose message is exactly
+/// `deliberate` (the tests' own), so real failures stand out in the output.
+pub(crate) fn quiet_deliberate_panics(deliberate: &'static str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let text = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+            if text != Some(deliberate) {
+                default(info);
+            }
+        }));
+    });
+}
