@@ -181,27 +181,15 @@ impl Executor {
     }
 
     /// Runs `wait` (a wait of one of our workers that cannot help) with one
-    /// more worker allowed, started now if the queue needs it.
+    /// more worker allowed, started now if the queue needs it. The count is
+    /// given back even if `wait` unwinds (a callback that waits on its own
+    /// task panics, for one).
     pub(crate) fn while_blocked<R>(self: &Arc<Self>, wait: impl FnOnce() -> R) -> R {
         if self.config.compensation == Compensation::Never {
             return wait();
         }
-        {
-            let mut st = self.lock();
-            st.blocked += 1;
-            self.sync_mirrors(&st);
-        }
-        sync::handshake();
-        if self.queued() > self.counts.idle.load(SeqCst) {
-            self.grow();
-        }
-        let out = wait();
-        let mut st = self.lock();
-        st.blocked -= 1;
-        self.sync_mirrors(&st);
-        // A surplus worker blocked on the lane retires once woken.
-        self.wake_workers(st.workers.saturating_sub(st.capacity()));
-        out
+        let _blocked = Blocked::enter(self);
+        wait()
     }
 
     pub(crate) fn max_workers(&self) -> usize {
@@ -215,5 +203,34 @@ impl Executor {
     /// True while the worker threads exist (for `Worker::is_alive`).
     pub(crate) fn has_workers(&self) -> bool {
         self.lock().workers > 0
+    }
+}
+
+/// One worker counted in `State::blocked` while it lives.
+struct Blocked<'a>(&'a Arc<Executor>);
+
+impl<'a> Blocked<'a> {
+    fn enter(executor: &'a Arc<Executor>) -> Self {
+        {
+            let mut st = executor.lock();
+            st.blocked += 1;
+            executor.sync_mirrors(&st);
+        }
+        sync::handshake();
+        if executor.queued() > executor.counts.idle.load(SeqCst) {
+            executor.grow();
+        }
+        Blocked(executor)
+    }
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        let executor = self.0;
+        let mut st = executor.lock();
+        st.blocked -= 1;
+        executor.sync_mirrors(&st);
+        // A surplus worker blocked on the lane retires once woken.
+        executor.wake_workers(st.workers.saturating_sub(st.capacity()));
     }
 }
