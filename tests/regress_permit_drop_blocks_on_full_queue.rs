@@ -45,7 +45,7 @@ fn dropping_a_permit_blocks_on_the_pools_full_queue() {
     assert_eq!(d.state(), pymt::TaskState::Pending);
     // The user drops the permit, then opens the gate. The drop should not
     // wait for the pool.
-    let dropped = within(ms(2_000), move || drop(held));
+    let dropped = bounded(ms(2_000), move || drop(held));
     let drop_returned = dropped.is_some();
     gate_tx.send(()).unwrap();
     eprintln!("drop(permit) returned within 2 s: {drop_returned}");

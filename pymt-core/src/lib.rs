@@ -20,8 +20,10 @@
 //! - A panic in user code (a body, a callback, a `Drop` of a closure, a
 //!   value or a panic payload) is contained: it never kills a worker or
 //!   leaves a task unfinished.
-//! - Waiting never deadlocks a pool: a worker that waits on a task still
-//!   queued in its own pool runs that task itself.
+//! - Waiting never deadlocks a pool: a worker that waits without a timeout
+//!   on a task still queued in its own pool runs that task itself; a timed
+//!   wait never runs anything inline (it returns by its deadline), and the
+//!   pool may start one worker beyond its maximum while it waits.
 //! - A panic nobody read is logged once (through `log`) when its last handle
 //!   is dropped.
 //! - Nothing polls or sleeps: every wait is woken by the event it waits for.

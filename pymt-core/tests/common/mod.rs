@@ -6,18 +6,13 @@
 
 use pymt_core as pymt;
 
+mod support;
+pub(crate) use support::*;
+
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// The bound of every wait that is expected to succeed.
-pub(crate) const LONG: Duration = Duration::from_secs(10);
-
-/// `n` milliseconds.
-pub(crate) fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 /// Joins a task, failing the test if it does not end within [`LONG`].
 #[track_caller]
@@ -326,24 +321,5 @@ pub(crate) fn wait_for_threads(prefix: &str, n: usize) {
     }
     wait_for(&format!("{n} threads named {prefix}*"), || {
         live_threads(prefix) == Some(n)
-    });
-}
-
-/// Keeps the default panic hook quiet for panics whose message is exactly
-/// `deliberate` (the tests' own), so real failures stand out in the output.
-pub(crate) fn quiet_deliberate_panics(deliberate: &'static str) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if text != Some(deliberate) {
-                default(info);
-            }
-        }));
     });
 }

@@ -15,6 +15,8 @@
 //!   Each body announces that it started and waits for its own go signal, so
 //!   every step is driven by events, never by sleeping.
 
+use pymt_core as pymt;
+
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};

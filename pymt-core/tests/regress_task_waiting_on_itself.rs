@@ -12,6 +12,8 @@
 //! Today the untimed forms hang the pool's worker: each test bounds its own
 //! wait on the outer task, and uses a pool of its own.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -21,6 +21,8 @@
 //! task is 100 KB.
 #![cfg(target_os = "linux")]
 
+use pymt_core as pymt;
+
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

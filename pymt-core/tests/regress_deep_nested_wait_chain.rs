@@ -9,6 +9,8 @@
 //! in a child process, so an overflow fails the test instead of aborting the
 //! test runner.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -7,6 +7,8 @@
 //! task that is already `Cancelled` still queued, and a pool-level wait
 //! made there can only time out.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -20,6 +20,8 @@
 //! synchronise: threads wait on the events themselves (channels, condvars,
 //! task completion).
 
+use pymt_core as pymt;
+
 mod common;
 
 use std::panic::{self, AssertUnwindSafe};

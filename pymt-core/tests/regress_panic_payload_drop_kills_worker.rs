@@ -9,6 +9,8 @@
 //! task never kills its worker", "no handle waits forever because of ... a
 //! panic". (Exotic trigger: `panic_any` with a payload whose Drop panics.)
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -4,6 +4,8 @@
 //! every member is final and its value gone" holds on each path; a failure
 //! here would be a soundness bug.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 
@@ -182,7 +184,7 @@ fn scope_member_submitting_while_the_pool_is_joined() {
             std::thread::sleep(std::time::Duration::from_micros(200));
             p.join(LONG)
         });
-        let res = within(LONG, {
+        let res = bounded(LONG, {
             let pool = pool.clone();
             move || {
                 let count = AtomicUsize::new(0);

@@ -16,6 +16,8 @@
 //! queue with `submit` neither blocks nor runs anything inline: the entry is
 //! queued past the capacity. `try_submit` still reports the queue full.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

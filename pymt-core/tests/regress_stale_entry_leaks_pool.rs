@@ -10,6 +10,8 @@
 //! (channels, lazily made priority lanes, counters) leaked. Nested waits
 //! ("help") left such an entry every time.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

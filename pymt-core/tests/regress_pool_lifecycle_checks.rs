@@ -2,6 +2,8 @@
 //! pool's lifecycle paths: idle reaping, set_max_workers shrinking, join vs
 //! submit races, drain vs submit, Drop of the last handle with queued work.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

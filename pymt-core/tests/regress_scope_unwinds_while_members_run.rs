@@ -20,6 +20,8 @@
 //! set after `Pool::scope` returned and reports instead of touching the
 //! borrowed data.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

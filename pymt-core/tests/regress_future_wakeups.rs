@@ -3,6 +3,8 @@
 //! completion must wake the last registered waker (no lost wake-up),
 //! including wakers replaced between polls.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -12,6 +12,8 @@
 //! of a lock-order problem became a permanent deadlock: the inline task
 //! blocked on a lock its own thread held.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

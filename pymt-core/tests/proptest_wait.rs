@@ -17,6 +17,8 @@
 //! caught by checking, before each step, that no answer arrived yet; one
 //! that does not return, by a bounded receive that names what had ended.
 
+use pymt_core as pymt;
+
 mod common;
 
 use std::sync::mpsc::{self, Receiver, Sender};

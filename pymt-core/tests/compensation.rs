@@ -2,6 +2,8 @@
 //! `Executor::while_blocked`): deadlines, thread counts, surplus
 //! retirement, and dedicated `Worker`s.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -7,6 +7,8 @@
 //! worker beyond `max_workers` for the wait's duration, which runs the
 //! queued task; the wait succeeds, and never runs anything inline.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -16,6 +16,8 @@
 //! callback to return: `T` need not be `Sync`, so nobody else may touch it
 //! while the callback holds `&T` (documented on `Task::on_done`).
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -12,6 +12,8 @@
 //! Decided behaviour: the worker's `submit` queues the entry past the
 //! capacity and returns; nothing runs inline.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

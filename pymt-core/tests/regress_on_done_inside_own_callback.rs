@@ -8,6 +8,8 @@
 //! Decided behaviour: registering on_done on the same task from inside its
 //! own on_done callback works: the nested callback runs.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

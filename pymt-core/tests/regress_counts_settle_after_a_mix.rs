@@ -2,6 +2,8 @@
 //! and plain submissions, cancels, timed and untimed waits from workers,
 //! bounded queues and resizes.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -8,6 +8,8 @@
 //! `wait_completion` / `join` made there thinks it waits for someone else's
 //! body, and can only time out; a timed-out `join` then cancels queued work.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 

@@ -30,6 +30,8 @@
 //! runs (debug build, 2 cores: about one stall per 3 s), so confirm a fix
 //! with e.g. `REPRO_SECS=60`. The second defect shows within a second.
 
+use pymt_core as pymt;
+
 mod common;
 use common::*;
 
