@@ -539,9 +539,9 @@ impl Pool {
     /// `named`, with a maximum applied only if the pool is created here.
     pub(crate) fn named_with(name: &str, max_workers: Option<usize>) -> Pool {
         registry::get_or_create(name, || {
-            let configured = |env: bool| {
+            let configured = |env: Env| {
                 let mut builder = PoolBuilder::new();
-                if env {
+                if env == Env::Read {
                     builder = builder.from_env();
                 }
                 if let Some(max) = max_workers {
@@ -549,9 +549,9 @@ impl Pool {
                 }
                 builder.unregistered(name)
             };
-            configured(true).unwrap_or_else(|error| {
+            configured(Env::Read).unwrap_or_else(|error| {
                 report_error!("pymt: pool '{name}': {error}; using default settings");
-                match configured(false) {
+                match configured(Env::Ignored) {
                     Ok(pool) => pool,
                     Err(error) => unreachable!("default pool settings are valid: {error}"),
                 }
@@ -601,6 +601,14 @@ impl Pool {
         }
         all_done
     }
+}
+
+/// Whether a pool made by name reads the `PYMT_*` variables.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Env {
+    Read,
+    /// After a bad variable was reported: the defaults instead.
+    Ignored,
 }
 
 impl Default for Pool {

@@ -22,7 +22,7 @@ use std::task::Waker;
 
 use super::cell::{CallbackScope, Cell};
 use super::listener::Listener;
-use super::stage::Stage;
+use super::stage::{Read, Stage};
 use super::state::Outcome;
 use crate::error::TaskError;
 use crate::limiter::Permit;
@@ -49,10 +49,12 @@ impl<T: Send, F> Cell<T, F> {
     /// Ends the task with `result`, through the phases above.
     pub(super) fn complete(&self, mut result: Result<T, TaskError>) {
         let outcome = Outcome::of(&result);
-        let mut observed = false;
+        let mut read = Read::No;
         loop {
-            observed |= self.run_callbacks(&result, outcome);
-            result = match self.publish(result, outcome, observed) {
+            if self.run_callbacks(&result, outcome) == Read::Yes {
+                read = Read::Yes;
+            }
+            result = match self.publish(result, outcome, read) {
                 Step::Callbacks(result) => result,
                 Step::Release(result, permit) => {
                     drop(permit);
@@ -63,26 +65,30 @@ impl<T: Send, F> Cell<T, F> {
         }
     }
 
-    /// Phase 1: runs the callbacks registered so far; true if one of them
+    /// Phase 1: runs the callbacks registered so far; whether one of them
     /// read a panic (so it is not reported as unread).
-    fn run_callbacks(&self, result: &Result<T, TaskError>, outcome: Outcome) -> bool {
+    fn run_callbacks(&self, result: &Result<T, TaskError>, outcome: Outcome) -> Read {
         let code = {
             let mut slot = self.lock_raw();
             if !slot.has_code_listeners() {
-                return false;
+                return Read::No;
             }
             slot.take_code_listeners()
         };
-        let observed = outcome == Outcome::Panicked && code.iter().any(Listener::reads_failure);
+        let read = if outcome == Outcome::Panicked && code.iter().any(Listener::reads_failure) {
+            Read::Yes
+        } else {
+            Read::No
+        };
         let _scope = CallbackScope::enter(self.address());
         for listener in code {
             listener.call(result);
         }
-        observed
+        read
     }
 
     /// Phases 2 to 4 under the lock, or the step that must come first.
-    fn publish(&self, result: Result<T, TaskError>, outcome: Outcome, observed: bool) -> Step<T> {
+    fn publish(&self, result: Result<T, TaskError>, outcome: Outcome, read: Read) -> Step<T> {
         let header = self.header();
         let mut slot = self.lock_raw();
         if slot.has_code_listeners() {
@@ -97,7 +103,7 @@ impl<T: Send, F> Cell<T, F> {
         if let Some(executor) = &header.executor {
             executor.record(outcome);
         }
-        let report = outcome == Outcome::Panicked && !observed && !header.has_handles();
+        let report = outcome == Outcome::Panicked && read == Read::No && !header.has_handles();
         let unread_panic = match (&result, report) {
             (Err(TaskError::Panicked { message }), true) => Some(message.clone()),
             _ => None,
@@ -111,7 +117,8 @@ impl<T: Send, F> Cell<T, F> {
             }
             _ => true,
         });
-        slot.stage = Stage::finished(result, observed || report);
+        let read = if report { Read::Yes } else { read };
+        slot.stage = Stage::finished(result, read);
         header.state.publish(outcome);
         if slot.has_sleepers() {
             header.cond.notify_all();

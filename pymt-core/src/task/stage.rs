@@ -12,11 +12,18 @@ static CANCELLED: TaskError = TaskError::Cancelled;
 static REJECTED: TaskError = TaskError::Rejected;
 static TAKEN: TaskError = TaskError::Taken;
 
+/// Whether a failure was read (or reported) already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    Yes,
+    No,
+}
+
 /// A failure with a payload (in practice a panic).
 pub(crate) struct Failure {
     error: TaskError,
     /// Whether someone read it; an unread panic is logged once.
-    observed: bool,
+    read: Read,
 }
 
 pub(crate) enum Stage<T, F> {
@@ -42,15 +49,15 @@ pub(crate) enum Stage<T, F> {
 }
 
 impl<T, F> Stage<T, F> {
-    /// The stage a finished task keeps; `observed` says whether its failure
-    /// was already read (by a callback).
-    pub(crate) fn finished(result: Result<T, TaskError>, observed: bool) -> Self {
+    /// The stage a finished task keeps; `read` says whether its failure
+    /// was already read (by a callback) or reported.
+    pub(crate) fn finished(result: Result<T, TaskError>, read: Read) -> Self {
         match result {
             Ok(value) => Stage::Value(value),
             Err(TaskError::Cancelled) => Stage::Cancelled,
             Err(TaskError::Rejected) => Stage::Rejected,
             Err(TaskError::Taken) => Stage::Taken,
-            Err(error) => Stage::Failed(Box::new(Failure { error, observed })),
+            Err(error) => Stage::Failed(Box::new(Failure { error, read })),
         }
     }
 
@@ -102,7 +109,7 @@ impl<T, F> Stage<T, F> {
     /// Records that the failure (if any) was read.
     pub(crate) fn observe(&mut self) {
         if let Stage::Failed(failure) = self {
-            failure.observed = true;
+            failure.read = Read::Yes;
         }
     }
 
@@ -156,9 +163,9 @@ impl<T, F> Stage<T, F> {
     /// reported once).
     pub(crate) fn claim_unread_panic(&mut self) -> Option<String> {
         match self {
-            Stage::Failed(failure) if !failure.observed => match &failure.error {
+            Stage::Failed(failure) if failure.read == Read::No => match &failure.error {
                 TaskError::Panicked { message } => {
-                    failure.observed = true;
+                    failure.read = Read::Yes;
                     Some(message.clone())
                 }
                 _ => None,
