@@ -185,3 +185,75 @@ fn surplus_workers_busy_when_wait_ends_retire_later() {
     }
     assert!(pool.join(LONG));
 }
+
+/// The pool-level variant: every task calls `wait_completion` on its own
+/// pool (which cannot succeed while the callers are themselves active).
+/// Each caller counts as blocked and lets one more worker start, which
+/// takes the next caller: the whole queue ends up on threads of its own.
+#[test]
+fn pool_level_waits_from_every_task_bound_threads() {
+    let max = 2;
+    let n = 40;
+    let pool = Pool::builder().max_workers(max).build().unwrap();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let p = pool.clone();
+            pool.submit(move || p.wait_completion(ms(800)))
+        })
+        .collect();
+    let start = Instant::now();
+    let mut peak = 0;
+    while start.elapsed() < ms(600) {
+        peak = peak.max(pool.stats().workers);
+        thread::sleep(ms(5));
+    }
+    for t in tasks {
+        assert!(t.wait_timeout(LONG));
+    }
+    let s = settle(&pool, max, ms(3000));
+    eprintln!("peak workers {peak} with max_workers {max}; settled {s:?} after {:?}", start.elapsed());
+    assert!(pool.join(LONG));
+    assert!(
+        peak <= 2 * max + 1,
+        "peak workers {peak} with max_workers {max}: each pool-level waiter added a thread"
+    );
+}
+
+/// Late `on_done` callbacks: one registered by another thread while the
+/// value is lent runs next on the lending thread, after the first; the
+/// registering thread returns at once.
+#[test]
+fn late_callbacks_queue_behind_the_lent_value() {
+    let t = pymt::spawn(|| String::from("v"));
+    assert!(t.wait_timeout(LONG));
+    let (in_first_tx, in_first_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let t1 = t.clone();
+    let o1 = Arc::clone(&order);
+    let a = thread::spawn(move || {
+        t1.on_done(move |r| {
+            o1.lock().unwrap().push(format!("first {:?} on {:?}", r, thread::current().name()));
+            in_first_tx.send(()).unwrap();
+            let _ = release_rx.recv_timeout(LONG);
+        });
+    });
+    in_first_rx.recv_timeout(LONG).unwrap();
+    assert_eq!(t.try_result(), None, "value lent: try_result says None");
+    let o2 = Arc::clone(&order);
+    let registered = within(ms(2000), {
+        let t2 = t.clone();
+        move || {
+            t2.on_done(move |r| {
+                o2.lock().unwrap().push(format!("second {:?}", r));
+            })
+        }
+    });
+    assert!(registered.is_some(), "on_done blocked while another callback held the value");
+    release_tx.send(()).unwrap();
+    a.join().unwrap();
+    assert_eq!(t.result_timeout(LONG), Ok("v".to_string()));
+    let order = order.lock().unwrap().clone();
+    assert_eq!(order.len(), 2, "{order:?}");
+    assert!(order[0].starts_with("first") && order[1].starts_with("second"), "{order:?}");
+}

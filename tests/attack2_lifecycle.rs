@@ -178,3 +178,51 @@ fn shutdown_from_a_worker_while_others_wait() {
         assert_eq!((s.queued, s.active, s.workers), (0, 0, 0), "{s:?}");
     }
 }
+
+/// A cancelled task's `on_done` callback shuts the pool down (a common
+/// "on failure, stop everything" hook). The callback runs inside the outer
+/// shutdown's `end_queued`, whose other entries are already out of the
+/// queue but still counted in `queued`: the inner shutdown, which now waits
+/// for `queued == 0`, can only time out.
+#[test]
+fn shutdown_from_a_cancelled_tasks_callback_returns_promptly() {
+    let pool = Pool::builder().max_workers(1).build().unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let blocker = pool.submit(move || {
+        started_tx.send(()).unwrap();
+        let _ = rx.recv_timeout(LONG);
+    });
+    started_rx.recv_timeout(LONG).unwrap();
+    let first = pool.submit(|| 1);
+    let others: Vec<_> = (0..3).map(|i| pool.submit(move || i)).collect();
+    let inner = Arc::new(std::sync::Mutex::new(None));
+    let (p, i) = (pool.clone(), Arc::clone(&inner));
+    first.on_done(move |r| {
+        if r.is_err() {
+            let start = Instant::now();
+            let ok = p.shutdown(ms(2000));
+            *i.lock().unwrap() = Some((ok, start.elapsed()));
+        }
+    });
+    let p = pool.clone();
+    let outer = thread::spawn(move || {
+        let start = Instant::now();
+        let ok = p.shutdown(LONG);
+        (ok, start.elapsed())
+    });
+    thread::sleep(ms(100));
+    tx.send(()).unwrap();
+    let (outer_ok, outer_took) = outer.join().unwrap();
+    let inner = inner.lock().unwrap().clone();
+    eprintln!("outer shutdown {outer_ok} after {outer_took:?}; inner (in the callback) {inner:?}");
+    assert!(blocker.wait_timeout(LONG));
+    for o in &others {
+        assert!(o.is_cancelled());
+    }
+    let (inner_ok, inner_took) = inner.expect("the callback ran");
+    assert!(
+        inner_ok && inner_took < ms(1000),
+        "shutdown from a cancelled task's callback: {inner_ok} after {inner_took:?}"
+    );
+}
