@@ -7,7 +7,7 @@
 //! so an entry left behind would keep the executor alive through its own
 //! queue, a reference cycle.
 
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,23 +150,36 @@ impl Executor {
     /// Empties the queue: live entries end with `error`, stale ones and
     /// tokens are dropped. Called without the lock: a dropped entry runs
     /// user code (a closure's or a value's `Drop`).
+    ///
+    /// Every entry taken is uncounted (and a cancellation counted) before
+    /// any of them ends: their callbacks and `Drop`s, run here, may wait on
+    /// the pool (a `shutdown` from a cancelled task's callback), and must
+    /// not find the pool waiting for them.
     pub(super) fn end_queued(&self, error: &TaskError) {
         let mut tokens = 0;
+        let mut ending = Vec::new();
         for entry in self.queue.take_all() {
-            match entry {
-                Entry::Wake => tokens += 1,
-                Entry::Task(task) => {
-                    if task.try_claim() {
-                        self.end_claimed(&task, error.clone());
-                    }
-                    unwind::drop_contained("dropping a queued task", task);
+            let live = match &entry {
+                Entry::Wake => {
+                    tokens += 1;
+                    continue;
                 }
-                Entry::Job(job) if *error == TaskError::Cancelled => self.cancel_job(job),
-                Entry::Job(job) => {
-                    self.unqueued();
-                    unwind::drop_contained("dropping a rejected job", job);
+                Entry::Task(task) => task.try_claim(),
+                Entry::Job(_) => true,
+            };
+            if live {
+                if *error == TaskError::Cancelled {
+                    self.totals.cancelled.fetch_add(1, Relaxed);
                 }
+                self.unqueued();
             }
+            ending.push((live, entry));
+        }
+        for (live, entry) in ending {
+            if let (true, Entry::Task(task)) = (live, &entry) {
+                task.abort_claimed(error.clone());
+            }
+            unwind::drop_contained("dropping a queued entry", entry);
         }
         // Tokens drained on the way are replaced: blocked workers may need
         // them to see the lifecycle.

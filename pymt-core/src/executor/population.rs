@@ -12,7 +12,9 @@
 //! overrun its deadline, or deadlock on what the waiter holds). Instead,
 //! while it waits, it counts as `blocked`, and the pool may run one more
 //! worker than `max_workers` for it, so queued tasks still find a thread
-//! and waiting never deadlocks the pool. Pool-level waits made on a worker
+//! and waiting never deadlocks the pool (at most `MAX_COMPENSATION` extra
+//! workers at once; beyond that, a timed wait runs out as timed waits may).
+//! Pool-level waits made on a worker
 //! (`wait_completion`, `drain`, `join`) count the same way. When the wait
 //! ends, a surplus worker retires as soon as it is between tasks. A
 //! dedicated `Worker` never compensates: its tasks run on its one thread,
@@ -24,10 +26,15 @@ use std::sync::Arc;
 use super::config::Compensation;
 use super::{Executor, Lifecycle, State};
 
+/// At most this many workers beyond `max_workers` compensate for blocked
+/// ones (as Java's `ForkJoinPool` bounds its compensation threads): past it,
+/// a blocked worker's timed wait simply runs out, as timed waits may.
+pub(crate) const MAX_COMPENSATION: usize = 256;
+
 impl State {
     /// How many workers may run now.
     fn capacity(&self) -> usize {
-        self.max_workers + self.blocked
+        self.max_workers + self.blocked.min(MAX_COMPENSATION)
     }
 }
 use crate::error::TaskError;

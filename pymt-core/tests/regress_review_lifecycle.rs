@@ -1,5 +1,7 @@
-//! Attack 2: `shutdown` (now waiting for `queued == 0`), `join`, detach
+//! From the second review: `shutdown` (now waiting for `queued == 0`), `join`, detach
 //! with late pushes racing the close, and blocked workers.
+
+use pymt_core as pymt;
 
 mod common;
 use common::*;
@@ -16,7 +18,10 @@ use std::time::{Duration, Instant};
 #[test]
 fn late_pushes_racing_close_leave_nothing_behind() {
     for round in 0..60u64 {
-        let pool = Pool::builder().max_workers(1 + (round % 3) as usize).build().unwrap();
+        let pool = Pool::builder()
+            .max_workers(1 + (round % 3) as usize)
+            .build()
+            .unwrap();
         let marker = Arc::new(());
         let stop = Arc::new(AtomicBool::new(false));
         let submitters: Vec<_> = (0..2)
@@ -54,13 +59,23 @@ fn late_pushes_racing_close_leave_nothing_behind() {
         };
         let took = start.elapsed();
         stop.store(true, SeqCst);
-        let handles: Vec<Task<()>> = submitters.into_iter().flat_map(|s| s.join().unwrap()).collect();
-        assert!(ok, "round {round} mode {mode}: close failed after {took:?}: {:?}", pool.stats());
+        let handles: Vec<Task<()>> = submitters
+            .into_iter()
+            .flat_map(|s| s.join().unwrap())
+            .collect();
+        assert!(
+            ok,
+            "round {round} mode {mode}: close failed after {took:?}: {:?}",
+            pool.stats()
+        );
         assert!(took < ms(2500), "round {round}: close took {took:?}");
         if mode == 2 {
             drop(pool);
             for h in &handles {
-                assert!(h.wait_timeout(LONG), "round {round}: a task never ended after detach");
+                assert!(
+                    h.wait_timeout(LONG),
+                    "round {round}: a task never ended after detach"
+                );
             }
         } else {
             for h in &handles {
@@ -71,7 +86,11 @@ fn late_pushes_racing_close_leave_nothing_behind() {
                 thread::sleep(ms(2));
             }
             let s = pool.stats();
-            assert_eq!((s.queued, s.active, s.workers), (0, 0, 0), "round {round}: {s:?}");
+            assert_eq!(
+                (s.queued, s.active, s.workers),
+                (0, 0, 0),
+                "round {round}: {s:?}"
+            );
             drop(pool);
         }
         drop(handles);
@@ -129,7 +148,10 @@ fn shutdown_while_workers_block_in_timed_waits() {
         match w.result_timeout(LONG) {
             Ok((r, waited, _)) => {
                 eprintln!("waiter: ended {r} after {waited:?}");
-                assert!(waited < ms(3000), "a timed wait outlived the shutdown: {waited:?}");
+                assert!(
+                    waited < ms(3000),
+                    "a timed wait outlived the shutdown: {waited:?}"
+                );
             }
             Err(e) => {
                 eprintln!("waiter: {e:?}");
@@ -214,7 +236,7 @@ fn shutdown_from_a_cancelled_tasks_callback_returns_promptly() {
     thread::sleep(ms(100));
     tx.send(()).unwrap();
     let (outer_ok, outer_took) = outer.join().unwrap();
-    let inner = inner.lock().unwrap().clone();
+    let inner = *inner.lock().unwrap();
     eprintln!("outer shutdown {outer_ok} after {outer_took:?}; inner (in the callback) {inner:?}");
     assert!(blocker.wait_timeout(LONG));
     for o in &others {
