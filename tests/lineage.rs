@@ -16,6 +16,9 @@
 //! it). Tests that touch the process-wide pool registry or the daemon
 //! workers take turns through `serial()`.
 
+mod common;
+use common::{within, LONG};
+
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -27,8 +30,6 @@ use pymt::{
     limiter, threaded, AsCompleted, Pool, ReturnWhen, SubmitError, Task, TaskError, TaskSet,
     TaskState, Worker,
 };
-
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -52,21 +53,7 @@ fn pool(max_workers: usize) -> Pool {
         .expect("valid settings")
 }
 
-/// Runs `f` on a helper thread and fails the test if it does not finish
-/// within `TIMEOUT` (for waits that have no timeout of their own).
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not finish in {TIMEOUT:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
-    }
-}
-
-/// The next task of an `as_completed` iterator, bounded by `TIMEOUT`.
+/// The next task of an `as_completed` iterator, bounded by `LONG`.
 fn next_within<T: Send + 'static>(
     mut completed: AsCompleted<T>,
 ) -> (Option<Task<T>>, AsCompleted<T>) {
@@ -77,21 +64,21 @@ fn next_within<T: Send + 'static>(
 }
 
 /// For what no event announces (a worker thread exiting): checks `done`
-/// until it holds, failing the test after `TIMEOUT`.
+/// until it holds, failing the test after `LONG`.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + LONG;
     while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {TIMEOUT:?}");
+        assert!(Instant::now() < deadline, "{what}: not within {LONG:?}");
         thread::sleep(Duration::from_millis(5));
     }
 }
 
 /// A task on `pool` that returns `value` once released (or after
-/// `TIMEOUT`, or at once if the sender is dropped).
+/// `LONG`, or at once if the sender is dropped).
 fn gated<T: Send + 'static>(pool: &Pool, value: T) -> (Sender<()>, Task<T>) {
     let (release, released) = mpsc::channel::<()>();
     let task = pool.submit(move || {
-        let _ = released.recv_timeout(TIMEOUT);
+        let _ = released.recv_timeout(LONG);
         value
     });
     (release, task)
@@ -115,13 +102,13 @@ impl Busy {
             let started = started.clone();
             busy.tasks.push(pool.submit(move || {
                 let _ = started.send(());
-                let _ = released.recv_timeout(TIMEOUT);
+                let _ = released.recv_timeout(LONG);
             }));
             busy.release.push(release);
         }
         for _ in 0..n {
             is_started
-                .recv_timeout(TIMEOUT)
+                .recv_timeout(LONG)
                 .expect("a worker took a busy task");
         }
         busy
@@ -130,12 +117,12 @@ impl Busy {
     fn release(self) {
         drop(self.release);
         for task in &self.tasks {
-            assert!(task.wait_timeout(TIMEOUT), "a busy task ended");
+            assert!(task.wait_timeout(LONG), "a busy task ended");
         }
     }
 }
 
-/// Bodies wait in `pass` until the gate opens (or `TIMEOUT`); counts who is
+/// Bodies wait in `pass` until the gate opens (or `LONG`); counts who is
 /// inside, and the most that ever were.
 struct Gate {
     state: Mutex<GateState>,
@@ -167,7 +154,7 @@ impl Gate {
         self.changed.notify_all();
         let (mut state, _) = self
             .changed
-            .wait_timeout_while(state, TIMEOUT, |s| !s.open)
+            .wait_timeout_while(state, LONG, |s| !s.open)
             .unwrap_or_else(PoisonError::into_inner);
         state.inside -= 1;
     }
@@ -176,7 +163,7 @@ impl Gate {
         let state = lock(&self.state);
         let (state, _) = self
             .changed
-            .wait_timeout_while(state, TIMEOUT, |s| s.inside < n)
+            .wait_timeout_while(state, LONG, |s| s.inside < n)
             .unwrap_or_else(PoisonError::into_inner);
         state.inside >= n
     }
@@ -214,10 +201,10 @@ fn priority_executor_higher_priority_runs_first_fifo_among_equals() {
     })
     .collect();
     busy.release();
-    assert!(executor.wait_completion(TIMEOUT));
+    assert!(executor.wait_completion(LONG));
     assert!(tasks.iter().all(Task::is_done));
     assert_eq!(*lock(&order), ['b', 'd', 'c', 'a', 'f', 'e']);
-    assert!(executor.join(TIMEOUT));
+    assert!(executor.join(LONG));
 }
 
 /// "the maximum number of tasks in the priority queue": a full queue
@@ -239,11 +226,11 @@ fn priority_executor_bounded_queue_full_hands_the_closure_back() {
     assert_eq!(job(), 3, "the closure came back intact");
 
     busy.release();
-    assert_eq!(a.result_timeout(TIMEOUT), Ok(1));
-    assert_eq!(b.result_timeout(TIMEOUT), Ok(2));
+    assert_eq!(a.result_timeout(LONG), Ok(1));
+    assert_eq!(b.result_timeout(LONG), Ok(2));
     let c = executor.try_submit(job).expect("room again");
-    assert_eq!(c.result_timeout(TIMEOUT), Ok(3));
-    assert!(executor.join(TIMEOUT));
+    assert_eq!(c.result_timeout(LONG), Ok(3));
+    assert!(executor.join(LONG));
 }
 
 /// A blocking `submit` on a full queue waits for room instead of failing.
@@ -269,11 +256,11 @@ fn priority_executor_submit_waits_for_room_in_a_full_queue() {
     // have gone through.
     assert!(rx.try_recv().is_err());
     busy.release();
-    rx.recv_timeout(TIMEOUT).expect("submit found room");
+    rx.recv_timeout(LONG).expect("submit found room");
     let waited = submitter.join().expect("submitter thread");
-    assert_eq!(queued.result_timeout(TIMEOUT), Ok("queued"));
-    assert_eq!(waited.result_timeout(TIMEOUT), Ok("waited for room"));
-    assert!(executor.join(TIMEOUT));
+    assert_eq!(queued.result_timeout(LONG), Ok("queued"));
+    assert_eq!(waited.result_timeout(LONG), Ok("waited for room"));
+    assert!(executor.join(LONG));
 }
 
 const PYMT_VARS: [&str; 4] = [
@@ -345,8 +332,8 @@ fn priority_executor_env_child() {
                 .collect();
             assert!(executor.try_submit(|| ()).expect_err("full").is_full());
             busy.release();
-            assert!(queued.iter().all(|t| t.wait_timeout(TIMEOUT)));
-            assert!(executor.join(TIMEOUT));
+            assert!(queued.iter().all(|t| t.wait_timeout(LONG)));
+            assert!(executor.join(LONG));
             // A setter after `from_env` wins over the variable.
             let later = Pool::builder()
                 .from_env()
@@ -374,16 +361,16 @@ fn priority_executor_shutdown_cancels_queued_and_stops_running_cooperatively() {
     let (started, is_started) = mpsc::channel();
     let running = executor.submit(move || {
         let _ = started.send(());
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + LONG;
         while !pymt::stop_requested() && Instant::now() < deadline {
             thread::yield_now();
         }
         pymt::stop_requested()
     });
-    is_started.recv_timeout(TIMEOUT).expect("running");
+    is_started.recv_timeout(LONG).expect("running");
     let queued: Vec<Task<u32>> = (0..3).map(|i| executor.submit(move || i)).collect();
 
-    assert!(executor.shutdown(TIMEOUT));
+    assert!(executor.shutdown(LONG));
     assert_eq!(running.result(), Ok(true), "the body saw the stop request");
     for task in &queued {
         assert_eq!(task.result(), Err(TaskError::Cancelled));
@@ -406,16 +393,16 @@ fn concurrent_futures_wait_first_completed() {
     let fast = executor.submit(|| "fast");
     let futures = vec![slow.clone(), fast.clone()];
 
-    let (done, not_done) = pymt::wait(&futures, ReturnWhen::FirstCompleted, TIMEOUT);
+    let (done, not_done) = pymt::wait(&futures, ReturnWhen::FirstCompleted, LONG);
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].id(), fast.id());
     assert_eq!(not_done.len(), 1);
     assert_eq!(not_done[0].id(), slow.id());
 
     drop(release);
-    let (done, not_done) = pymt::wait(&futures, ReturnWhen::AllCompleted, TIMEOUT);
+    let (done, not_done) = pymt::wait(&futures, ReturnWhen::AllCompleted, LONG);
     assert_eq!((done.len(), not_done.len()), (2, 0));
-    assert!(executor.join(TIMEOUT));
+    assert!(executor.join(LONG));
 }
 
 /// `wait(futures, return_when=FIRST_EXCEPTION)`: a panic is the exception;
@@ -427,7 +414,7 @@ fn concurrent_futures_wait_first_exception_and_all_completed() {
     let raising = executor.submit(|| -> i32 { panic!("bad url") });
     let futures = vec![slow.clone(), raising.clone()];
 
-    let (done, not_done) = pymt::wait(&futures, ReturnWhen::FirstException, TIMEOUT);
+    let (done, not_done) = pymt::wait(&futures, ReturnWhen::FirstException, LONG);
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].id(), raising.id());
     assert_eq!(not_done[0].id(), slow.id());
@@ -441,7 +428,7 @@ fn concurrent_futures_wait_first_exception_and_all_completed() {
 
     drop(release);
     let fine = vec![slow, executor.submit(|| 2)];
-    let (done, not_done) = pymt::wait(&fine, ReturnWhen::FirstException, TIMEOUT);
+    let (done, not_done) = pymt::wait(&fine, ReturnWhen::FirstException, LONG);
     assert_eq!(
         (done.len(), not_done.len()),
         (2, 0),
@@ -454,10 +441,10 @@ fn concurrent_futures_wait_first_exception_and_all_completed() {
         ReturnWhen::FirstException,
         ReturnWhen::AllCompleted,
     ] {
-        let (done, not_done) = pymt::wait(&none, when, TIMEOUT);
+        let (done, not_done) = pymt::wait(&none, when, LONG);
         assert!(done.is_empty() && not_done.is_empty());
     }
-    assert!(executor.join(TIMEOUT));
+    assert!(executor.join(LONG));
 }
 
 /// `for future in as_completed(futures)`: every future exactly once,
@@ -466,7 +453,7 @@ fn concurrent_futures_wait_first_exception_and_all_completed() {
 fn concurrent_futures_as_completed_yields_each_future_once_in_completion_order() {
     let executor = pool(3);
     let done_already = executor.submit(|| 10);
-    assert!(done_already.wait_timeout(TIMEOUT));
+    assert!(done_already.wait_timeout(LONG));
     let (release_a, a) = gated(&executor, 1);
     let (release_b, b) = gated(&executor, 2);
     let completed = pymt::as_completed(vec![a.clone(), done_already.clone(), b.clone()]);
@@ -475,17 +462,17 @@ fn concurrent_futures_as_completed_yields_each_future_once_in_completion_order()
     let (first, completed) = next_within(completed);
     assert_eq!(first.expect("the finished one").id(), done_already.id());
     drop(release_b);
-    assert!(b.wait_timeout(TIMEOUT));
+    assert!(b.wait_timeout(LONG));
     let (second, completed) = next_within(completed);
     assert_eq!(second.expect("b").id(), b.id());
     drop(release_a);
-    assert!(a.wait_timeout(TIMEOUT));
+    assert!(a.wait_timeout(LONG));
     let (last, mut completed) = next_within(completed);
     let last = last.expect("a");
     assert_eq!(last.id(), a.id());
     assert_eq!(last.result(), Ok(1));
     assert!(completed.next().is_none());
-    assert!(executor.join(TIMEOUT));
+    assert!(executor.join(LONG));
 }
 
 /// `Future.result(timeout)`, `exception()`, `cancel()`, `cancelled()`,
@@ -497,10 +484,10 @@ fn concurrent_futures_future_methods() {
     let (release, released) = mpsc::channel::<()>();
     let running = executor.submit(move || {
         let _ = started.send(());
-        let _ = released.recv_timeout(TIMEOUT);
+        let _ = released.recv_timeout(LONG);
         "done"
     });
-    is_started.recv_timeout(TIMEOUT).expect("running");
+    is_started.recv_timeout(LONG).expect("running");
     let queued = executor.submit(|| "never");
 
     assert!(running.is_running() && !running.is_done());
@@ -516,19 +503,19 @@ fn concurrent_futures_future_methods() {
     assert_eq!(queued.result(), Err(TaskError::Cancelled));
 
     drop(release);
-    assert_eq!(running.result_timeout(TIMEOUT), Ok("done"));
+    assert_eq!(running.result_timeout(LONG), Ok("done"));
     assert!(running.is_done() && !running.is_running() && !running.is_cancelled());
     assert_eq!(running.error(), None, "exception() is None on success");
 
     let raising = executor.submit(|| -> u8 { panic!("http forbidden") });
-    assert!(raising.wait_timeout(TIMEOUT));
+    assert!(raising.wait_timeout(LONG));
     assert_eq!(
         raising.error(),
         Some(TaskError::Panicked {
             message: "http forbidden".into()
         })
     );
-    assert!(executor.join(TIMEOUT));
+    assert!(executor.join(LONG));
 }
 
 /// `add_done_callback(fn)`: runs on the thread that completes the future,
@@ -543,7 +530,7 @@ fn concurrent_futures_done_callbacks() {
         let _ = tx.send((thread_name(), outcome.clone()));
     });
     drop(release);
-    let (thread, outcome) = rx.recv_timeout(TIMEOUT).expect("the callback ran");
+    let (thread, outcome) = rx.recv_timeout(LONG).expect("the callback ran");
     assert!(
         thread.starts_with(&format!("{}-", executor.name())),
         "{thread}"
@@ -551,7 +538,7 @@ fn concurrent_futures_done_callbacks() {
     assert_eq!(outcome, Ok(5));
 
     // The callback above runs before the task counts as done; wait for done.
-    assert!(task.wait_timeout(TIMEOUT));
+    assert!(task.wait_timeout(LONG));
     let main_thread: ThreadId = thread::current().id();
     let ran_on = Arc::new(Mutex::new(None));
     let seen = Arc::clone(&ran_on);
@@ -564,9 +551,9 @@ fn concurrent_futures_done_callbacks() {
 
     let panicking = executor.submit(|| 7);
     panicking.on_done(|_| panic!("a callback that raises"));
-    assert_eq!(panicking.result_timeout(TIMEOUT), Ok(7));
-    assert_eq!(executor.submit(|| 8).result_timeout(TIMEOUT), Ok(8));
-    assert!(executor.join(TIMEOUT));
+    assert_eq!(panicking.result_timeout(LONG), Ok(7));
+    assert_eq!(executor.submit(|| 8).result_timeout(LONG), Ok(8));
+    assert!(executor.join(LONG));
 }
 
 /// `executor.map(fn, items)`: results in input order.
@@ -576,10 +563,10 @@ fn concurrent_futures_map_keeps_input_order() {
     let tasks = executor.map(|n: u64| (0..=n).sum::<u64>(), [300, 1, 200, 2]);
     let results: Vec<u64> = tasks
         .iter()
-        .map(|t| t.result_timeout(TIMEOUT).expect("map task"))
+        .map(|t| t.result_timeout(LONG).expect("map task"))
         .collect();
     assert_eq!(results, [45150, 1, 20100, 3]);
-    assert!(executor.join(TIMEOUT));
+    assert!(executor.join(LONG));
 }
 
 /// `shutdown(wait=True)` (what leaving `with ThreadPoolExecutor()` does):
@@ -591,7 +578,7 @@ fn concurrent_futures_join_finishes_queued_work() {
     let queued: Vec<Task<u32>> = (0..4).map(|i| executor.submit(move || i * i)).collect();
     let joiner = {
         let executor = executor.clone();
-        thread::spawn(move || executor.join(TIMEOUT))
+        thread::spawn(move || executor.join(LONG))
     };
     busy.release();
     assert!(joiner.join().expect("joiner thread"));
@@ -619,9 +606,9 @@ fn concurrent_futures_bad_urls_are_reported_not_fatal() {
         }
     });
     let download = move || -> Result<Vec<u8>, String> {
-        let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+        let mut stream = TcpStream::connect_timeout(&addr, LONG).map_err(|e| e.to_string())?;
         stream
-            .set_read_timeout(Some(TIMEOUT))
+            .set_read_timeout(Some(LONG))
             .map_err(|e| e.to_string())?;
         stream
             .write_all(b"GET /3/library/missing.html HTTP/1.0\r\n\r\n")
@@ -641,17 +628,17 @@ fn concurrent_futures_bad_urls_are_reported_not_fatal() {
     let as_panic = executor.submit(move || download().expect("download failed"));
     let fine = executor.submit(|| "saved");
     assert_eq!(
-        as_value.result_timeout(TIMEOUT),
+        as_value.result_timeout(LONG),
         Ok(Err("HTTP status 404".to_owned()))
     );
-    assert!(as_panic.wait_timeout(TIMEOUT));
+    assert!(as_panic.wait_timeout(LONG));
     let error = as_panic.error().expect("panicked");
     assert_eq!(
         error.panic_message(),
         Some(r#"download failed: "HTTP status 404""#)
     );
-    assert_eq!(fine.result_timeout(TIMEOUT), Ok("saved"));
-    assert!(executor.join(TIMEOUT));
+    assert_eq!(fine.result_timeout(LONG), Ok("saved"));
+    assert!(executor.join(LONG));
     within("the server", move || server.join()).expect("the server thread");
 }
 
@@ -685,7 +672,7 @@ fn adaptive_pool_minimum_growth_and_idle_reaping() {
     let stats = tp.stats();
     assert_eq!((stats.workers, stats.active, stats.queued), (5, 5, 2));
     gate.open();
-    assert!(tp.wait_completion(TIMEOUT));
+    assert!(tp.wait_completion(LONG));
     assert_eq!(
         burst.into_iter().map(|t| t.join().unwrap()).sum::<usize>(),
         21
@@ -697,11 +684,11 @@ fn adaptive_pool_minimum_growth_and_idle_reaping() {
     });
     // The minimum stays: it keeps serving.
     assert_eq!(
-        tp.submit(|| "still here").result_timeout(TIMEOUT),
+        tp.submit(|| "still here").result_timeout(LONG),
         Ok("still here")
     );
     assert!(tp.stats().workers >= 2);
-    assert!(tp.join(TIMEOUT));
+    assert!(tp.join(LONG));
 }
 
 /// `async_call(target, success=..., failure=...)`: the success callback
@@ -718,7 +705,7 @@ fn adaptive_pool_success_and_failure_callbacks() {
         }
     });
     assert_eq!(
-        rx.recv_timeout(TIMEOUT).as_deref(),
+        rx.recv_timeout(LONG).as_deref(),
         Ok("success: HELLO WORLD!")
     );
 
@@ -728,11 +715,8 @@ fn adaptive_pool_success_and_failure_callbacks() {
             let _ = tx.send(format!("failure: {}", error.panic_message().unwrap_or("?")));
         }
     });
-    assert_eq!(
-        rx.recv_timeout(TIMEOUT).as_deref(),
-        Ok("failure: fake error")
-    );
-    assert!(tp.join(TIMEOUT));
+    assert_eq!(rx.recv_timeout(LONG).as_deref(), Ok("failure: fake error"));
+    assert!(tp.join(LONG));
 }
 
 /// "If the failure callback throws an unhandled error it will be caught and
@@ -745,16 +729,16 @@ fn adaptive_pool_a_failing_failure_callback_is_contained() {
         let error = outcome.as_ref().expect_err("failed");
         panic!("catch_fail re-raised {error}");
     });
-    assert!(task.wait_timeout(TIMEOUT));
+    assert!(task.wait_timeout(LONG));
     assert_eq!(
         task.error()
             .and_then(|e| e.panic_message().map(str::to_owned))
             .as_deref(),
         Some("fake error")
     );
-    assert_eq!(tp.submit(|| 42).result_timeout(TIMEOUT), Ok(42));
+    assert_eq!(tp.submit(|| 42).result_timeout(LONG), Ok(42));
     assert_eq!(tp.stats().workers, 1, "the worker survived");
-    assert!(tp.join(TIMEOUT));
+    assert!(tp.join(LONG));
 }
 
 /// ```python
@@ -773,7 +757,7 @@ fn adaptive_pool_infinite_task_stops_on_request_at_its_condition() {
     let (reached, has_reached) = mpsc::channel();
     let shared = Arc::clone(&result);
     let task = tp.submit(move || {
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + LONG;
         let mut told = false;
         // infinite=True: the target runs again and again until stopped.
         while !pymt::stop_requested() && Instant::now() < deadline {
@@ -792,18 +776,18 @@ fn adaptive_pool_infinite_task_stops_on_request_at_its_condition() {
         pymt::stop_requested()
     });
     has_reached
-        .recv_timeout(TIMEOUT)
+        .recv_timeout(LONG)
         .expect("the list grew to 100");
     assert!(task.is_running(), "infinite: it keeps going until stopped");
     task.request_stop();
     assert_eq!(
-        task.result_timeout(TIMEOUT),
+        task.result_timeout(LONG),
         Ok(true),
         "it saw the stop request"
     );
     assert_eq!(lock(&result).len(), 100);
     assert_eq!(*lock(&result), (1..=100).collect::<Vec<u32>>());
-    assert!(tp.join(TIMEOUT));
+    assert!(tp.join(LONG));
 }
 
 /// `remove_all_workers()`: "signal all running tasks to stop".
@@ -816,7 +800,7 @@ fn adaptive_pool_shutdown_stops_infinite_tasks() {
             let started = started.clone();
             tp.submit(move || {
                 let _ = started.send(());
-                let deadline = Instant::now() + TIMEOUT;
+                let deadline = Instant::now() + LONG;
                 while !pymt::stop_requested() && Instant::now() < deadline {
                     thread::yield_now();
                 }
@@ -825,9 +809,9 @@ fn adaptive_pool_shutdown_stops_infinite_tasks() {
         })
         .collect();
     for _ in 0..2 {
-        is_started.recv_timeout(TIMEOUT).expect("running");
+        is_started.recv_timeout(LONG).expect("running");
     }
-    assert!(tp.shutdown(TIMEOUT));
+    assert!(tp.shutdown(LONG));
     for task in tasks {
         assert_eq!(task.join(), Ok(true));
     }
@@ -841,13 +825,13 @@ fn adaptive_pool_shutdown_stops_infinite_tasks() {
 fn pymultitasking_submit_wait_results() {
     let p1 = pool(2);
     let task = p1.submit(|| format!("{:?} - {:?}", ["arg"], [("example", "kwargs")]));
-    assert!(task.wait_timeout(TIMEOUT));
+    assert!(task.wait_timeout(LONG));
     assert_eq!(
         task.result().as_deref(),
         Ok(r#"["arg"] - [("example", "kwargs")]"#)
     );
     assert_eq!(task.result(), task.result(), "results stay readable");
-    assert!(p1.join(TIMEOUT));
+    assert!(p1.join(LONG));
 }
 
 /// `map(fn, args)` gives one task per item; `chunksize=0` "will attempt to
@@ -859,17 +843,17 @@ fn pymultitasking_map_and_even_chunks() {
     assert_eq!(tasks.len(), 2);
     let sums: Vec<u32> = tasks
         .iter()
-        .map(|t| t.result_timeout(TIMEOUT).unwrap())
+        .map(|t| t.result_timeout(LONG).unwrap())
         .collect();
     assert_eq!(sums, [3, 7]);
 
     let chunks = p1.map_chunked(|n: u32| n * 10, 1..=5, 0);
     let parts: Vec<Vec<u32>> = chunks
         .iter()
-        .map(|t| t.result_timeout(TIMEOUT).unwrap())
+        .map(|t| t.result_timeout(LONG).unwrap())
         .collect();
     assert_eq!(parts, [vec![10, 20, 30], vec![40, 50]]);
-    assert!(p1.join(TIMEOUT));
+    assert!(p1.join(LONG));
 }
 
 /// `wait_completion(10, block=True)`: true once the pool finished its
@@ -878,18 +862,18 @@ fn pymultitasking_map_and_even_chunks() {
 fn pymultitasking_wait_completion_and_drain() {
     let p1 = pool(2);
     let tasks = p1.map(|n: u32| n + 1, 0..6);
-    assert!(p1.wait_completion(TIMEOUT));
+    assert!(p1.wait_completion(LONG));
     assert!(tasks.iter().all(Task::is_done));
     let more = p1.map(|n: u32| n * 2, 0..6);
-    assert!(p1.drain(TIMEOUT));
+    assert!(p1.drain(LONG));
     assert!(more.iter().all(Task::is_done));
     let stats = p1.stats();
     assert_eq!((stats.queued, stats.active, stats.completed), (0, 0, 12));
     assert_eq!(
-        p1.submit(|| "accepted again").result_timeout(TIMEOUT),
+        p1.submit(|| "accepted again").result_timeout(LONG),
         Ok("accepted again")
     );
-    assert!(p1.join(TIMEOUT));
+    assert!(p1.join(LONG));
 }
 
 /// `Pool.as_completed(tasks)` "returns tasks as they complete".
@@ -902,13 +886,13 @@ fn pymultitasking_as_completed_in_completion_order() {
     let mut releases: Vec<Option<Sender<()>>> = gated.into_iter().map(|(r, _)| Some(r)).collect();
     for index in [2, 0, 1] {
         drop(releases[index].take());
-        assert!(tasks[index].wait_timeout(TIMEOUT));
+        assert!(tasks[index].wait_timeout(LONG));
         let (next, rest) = next_within(completed);
         completed = rest;
         assert_eq!(next.expect("a completed task").result(), Ok(index));
     }
     assert!(completed.next().is_none());
-    assert!(p1.join(TIMEOUT));
+    assert!(p1.join(LONG));
 }
 
 #[threaded]
@@ -920,7 +904,7 @@ fn threaded_test(args: Vec<&'static str>) -> (String, ThreadId) {
 #[test]
 fn pymultitasking_threaded_returns_a_task() {
     let task: Task<(String, ThreadId)> = threaded_test(vec!["arg"]);
-    let (line, ran_on) = task.result_timeout(TIMEOUT).expect("ran");
+    let (line, ran_on) = task.result_timeout(LONG).expect("ran");
     assert_eq!(line, r#"["arg"]"#);
     assert_ne!(ran_on, thread::current().id(), "another thread");
 }
@@ -938,15 +922,15 @@ fn pymultitasking_daemon_one_worker_for_every_call() {
     let calls: Vec<Task<ThreadId>> = (0..4).map(|_| daemon_test()).collect();
     let ids: Vec<ThreadId> = calls
         .iter()
-        .map(|t| t.result_timeout(TIMEOUT).expect("daemon call"))
+        .map(|t| t.result_timeout(LONG).expect("daemon call"))
         .collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "one worker: {ids:?}");
     assert_ne!(ids[0], thread::current().id());
 
-    assert!(pymt::join_daemons(TIMEOUT));
-    let fresh = daemon_test().result_timeout(TIMEOUT).expect("fresh daemon");
+    assert!(pymt::join_daemons(LONG));
+    let fresh = daemon_test().result_timeout(LONG).expect("fresh daemon");
     assert_ne!(fresh, ids[0], "a fresh worker after join_daemons");
-    assert!(pymt::join_daemons(TIMEOUT));
+    assert!(pymt::join_daemons(LONG));
 }
 
 #[threaded(pool)]
@@ -958,7 +942,7 @@ fn private_pool_test() -> String {
 #[test]
 fn pymultitasking_threaded_pool_is_registered_and_joined() {
     let _serial = serial();
-    let thread = private_pool_test().result_timeout(TIMEOUT).expect("ran");
+    let thread = private_pool_test().result_timeout(LONG).expect("ran");
     let pool = Pool::pools()
         .into_iter()
         .find(|p| p.name().ends_with("private_pool_test"))
@@ -968,7 +952,7 @@ fn pymultitasking_threaded_pool_is_registered_and_joined() {
         "{thread} vs {}",
         pool.name()
     );
-    assert!(Pool::join_pools(TIMEOUT));
+    assert!(Pool::join_pools(LONG));
     assert!(pool.is_closed());
 }
 
@@ -991,13 +975,13 @@ fn pymultitasking_pool_name_shared_by_two_functions() {
     let tasks_one: Vec<Task<String>> = (0..4).map(|_| test_dec_pool_by_name_one()).collect();
     let tasks_two: Vec<Task<String>> = (0..4).map(|_| test_dec_pool_by_name_two()).collect();
     let pool = Pool::get_pool_by_name("lineage-mypool").expect("created by the first call");
-    assert!(pool.drain(TIMEOUT));
+    assert!(pool.drain(LONG));
     for task in tasks_one.iter().chain(&tasks_two) {
         let thread = task.result().expect("ran");
         assert!(thread.starts_with("lineage-mypool-"), "{thread}");
     }
     assert_eq!(pool.stats().completed, 8, "one pool ran both functions");
-    assert!(Pool::join_pools(TIMEOUT));
+    assert!(Pool::join_pools(LONG));
     assert!(Pool::get_pool_by_name("lineage-mypool").is_none());
 }
 
@@ -1018,7 +1002,7 @@ fn test_with_callback(arg: &'static str) -> String {
 #[test]
 fn pymultitasking_callback_receives_the_result() {
     let task = test_with_callback("arg");
-    assert_eq!(task.result_timeout(TIMEOUT).as_deref(), Ok("ARG"));
+    assert_eq!(task.result_timeout(LONG).as_deref(), Ok("ARG"));
     assert!(lock(&CALLBACK_SEEN).contains(&"ARG".to_owned()));
 }
 
@@ -1048,7 +1032,7 @@ fn pymultitasking_combined_limiter_callback_named_pool() {
     let tasks: Vec<Task<u32>> = (0..6).map(test_combined).collect();
     let pool = Pool::get_pool_by_name("lineage-combined").expect("created by the first call");
     assert_eq!(pool.max_workers(), 2);
-    assert!(pool.join(TIMEOUT), "join ends the pool after its work");
+    assert!(pool.join(LONG), "join ends the pool after its work");
     assert!(Pool::get_pool_by_name("lineage-combined").is_none());
 
     let mut returned: Vec<u32> = tasks.into_iter().map(|t| t.join().expect("ran")).collect();
@@ -1113,7 +1097,7 @@ fn pymultitasking_limiter_non_blocking() {
     let completed = Pool::as_completed(tasks.clone());
     let results: Vec<u32> = within("as_completed", move || {
         completed
-            .map(|t| t.result_timeout(TIMEOUT).expect("ran"))
+            .map(|t| t.result_timeout(LONG).expect("ran"))
             .collect()
     });
     assert_eq!(results.len(), 4);
@@ -1133,7 +1117,7 @@ fn pymultitasking_join_pools_joins_every_registered_pool() {
         .expect("valid settings");
     let ta = a.submit(|| "a");
     let tb = b.submit(|| "b");
-    assert!(Pool::join_pools(TIMEOUT));
+    assert!(Pool::join_pools(LONG));
     assert!(a.is_closed() && b.is_closed());
     assert!(Pool::get_pool_by_name("lineage-a").is_none());
     assert!(Pool::get_pool_by_name("lineage-b").is_none());
@@ -1147,15 +1131,12 @@ fn pymultitasking_join_pools_joins_every_registered_pool() {
 fn pymultitasking_worker_survives_panics() {
     let worker = Worker::builder().name("lineage-worker").build();
     let failing = worker.submit(|| -> u8 { panic!("uncaught exception") });
-    assert!(failing.wait_timeout(TIMEOUT));
+    assert!(failing.wait_timeout(LONG));
     assert!(failing.error().is_some_and(|e| e.is_panic()));
     let after = worker.submit(thread_name);
-    assert_eq!(
-        after.result_timeout(TIMEOUT).as_deref(),
-        Ok("lineage-worker")
-    );
+    assert_eq!(after.result_timeout(LONG).as_deref(), Ok("lineage-worker"));
     assert!(worker.is_alive());
-    assert!(worker.join(TIMEOUT));
+    assert!(worker.join(LONG));
     assert_eq!(worker.submit(|| 1).join(), Err(TaskError::Rejected));
 }
 
@@ -1191,7 +1172,7 @@ fn threadpool_work_requests_requests_with_callbacks_then_wait() {
     assert_eq!(seen.len(), 10, "every callback ran before wait() returned");
     assert!(seen.contains(&"#3: 6".to_owned()));
     assert!(seen.contains(&"#8: Something extraordinary happened!".to_owned()));
-    assert!(main.join(TIMEOUT));
+    assert!(main.join(LONG));
 }
 
 /// `poll()` hands over what has arrived without blocking; `wait()` blocks;
@@ -1212,7 +1193,7 @@ fn threadpool_work_requests_poll_and_wait_in_completion_order() {
     assert_eq!(requests.len(), 3);
 
     drop(releases[1].take());
-    assert!(handles[1].wait_timeout(TIMEOUT));
+    assert!(handles[1].wait_timeout(LONG));
     // A finished task reaches its set a moment after its own waiters wake
     // (pymt publishes the result, then notifies sets), so poll() may need
     // a second look.
@@ -1225,16 +1206,12 @@ fn threadpool_work_requests_poll_and_wait_in_completion_order() {
     assert_eq!(requests.try_join_next(), None);
 
     drop(releases[2].take());
-    assert_eq!(requests.join_next_timeout(TIMEOUT), Some(Ok(2)));
+    assert_eq!(requests.join_next_timeout(LONG), Some(Ok(2)));
     drop(releases[0].take());
-    assert_eq!(requests.join_next_timeout(TIMEOUT), Some(Ok(0)));
-    assert_eq!(
-        requests.join_next_timeout(TIMEOUT),
-        None,
-        "NoResultsPending"
-    );
+    assert_eq!(requests.join_next_timeout(LONG), Some(Ok(0)));
+    assert_eq!(requests.join_next_timeout(LONG), None, "NoResultsPending");
     assert!(requests.is_empty());
-    assert!(main.join(TIMEOUT));
+    assert!(main.join(LONG));
 }
 
 /// `wait()` as `join_all`: every result, in completion order. One worker
@@ -1251,7 +1228,7 @@ fn threadpool_work_requests_join_all_in_completion_order() {
     busy.release();
     let results = within("join_all", move || requests.join_all());
     assert_eq!(results, [Ok(2), Ok(0), Ok(1)]);
-    assert!(main.join(TIMEOUT));
+    assert!(main.join(LONG));
 }
 
 /// "You can increase or decrease the pool size at any time, superfluous
@@ -1284,13 +1261,13 @@ fn threadpool_work_requests_resize_while_working() {
     gate.open();
     let sum: u32 = requests
         .iter()
-        .map(|t| t.result_timeout(TIMEOUT).expect("ran"))
+        .map(|t| t.result_timeout(LONG).expect("ran"))
         .sum();
     assert_eq!(sum, 3);
     eventually("superfluous workers exit", || main.stats().workers == 1);
     assert_eq!(
-        main.submit(|| "one worker left").result_timeout(TIMEOUT),
+        main.submit(|| "one worker left").result_timeout(LONG),
         Ok("one worker left")
     );
-    assert!(main.join(TIMEOUT));
+    assert!(main.join(LONG));
 }

@@ -207,3 +207,32 @@ pub(crate) fn stack_probe() -> usize {
     let marker = 0u8;
     std::hint::black_box(&marker) as *const u8 as usize
 }
+
+/// Runs `f` on a helper thread and returns its value, failing the test if it
+/// does not return within [`LONG`] (a watchdog for waits that have no
+/// timeout of their own). A panic in `f` is re-raised here.
+#[track_caller]
+pub(crate) fn within<R, F>(what: &str, f: F) -> R
+where
+    R: Send + 'static,
+    F: FnOnce() -> R + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let helper = thread::Builder::new()
+        .name(format!("watchdog: {what}"))
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .expect("spawn a watchdog thread");
+    match rx.recv_timeout(LONG) {
+        Ok(value) => {
+            let _ = helper.join();
+            value
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match helper.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the helper sends before it returns"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: did not return within {LONG:?}"),
+    }
+}
