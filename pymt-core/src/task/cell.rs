@@ -288,17 +288,28 @@ where
     }
 
     fn poll_take(&self, waker: &Waker) -> Option<Result<T, TaskError>> {
+        {
+            let mut slot = self.lock();
+            if slot.stage.is_final() && !slot.stage.is_lent() {
+                return slot.stage.take();
+            }
+            let registered = slot.extras().listeners.iter().any(
+                |listener| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
+            );
+            if registered {
+                return None;
+            }
+        }
+        // Cloning a waker is user code: not under the task's lock.
+        let waker = waker.clone();
         let mut slot = self.lock();
         if slot.stage.is_final() && !slot.stage.is_lent() {
-            return slot.stage.take();
+            let outcome = slot.stage.take();
+            drop(slot);
+            drop(waker);
+            return outcome;
         }
-        let listeners = &mut slot.extras().listeners;
-        if !listeners
-            .iter()
-            .any(|l| matches!(l, Listener::Waker(w) if w.will_wake(waker)))
-        {
-            listeners.push(Listener::Waker(waker.clone()));
-        }
+        slot.extras().listeners.push(Listener::Waker(waker));
         None
     }
 
