@@ -474,3 +474,51 @@ fn task_set_yields_failures() {
         }))
     );
 }
+
+#[test]
+fn as_completed_next_timeout_and_try_next() {
+    let pool = pymt::Pool::builder().max_workers(2).build().unwrap();
+    let (gate, blocker) = common::occupy(&pool);
+    let quick = pool.submit(|| false);
+    assert!(quick.wait_timeout(LONG));
+    let mut it = pymt::as_completed(vec![blocker, quick]);
+    // The finished one first, without waiting.
+    assert_eq!(it.try_next().map(|t| t.join()), Some(Ok(false)));
+    assert!(it.try_next().is_none());
+    assert_eq!(
+        it.next_timeout(ms(20)).map(|r| r.map(|t| t.id())),
+        Some(Err(pymt::TaskError::Timeout))
+    );
+    assert_eq!(it.len(), 1, "a timeout keeps the task in the iterator");
+    gate.open();
+    let last = it.next_timeout(LONG).expect("one left").expect("in time");
+    assert_eq!(last.join(), Ok(true));
+    assert!(it.next_timeout(LONG).is_none());
+    assert!(pool.join(LONG));
+}
+
+/// A timed `as_completed` wait on a worker never runs a queued task inline:
+/// it returns by its deadline (the pool may start a worker for the task).
+#[test]
+fn as_completed_next_timeout_on_a_worker_returns_by_its_deadline() {
+    let pool = pymt::Pool::builder().max_workers(1).build().unwrap();
+    let p = pool.clone();
+    let outer = pool.submit(move || {
+        let me = std::thread::current().id();
+        let sub = p.submit(move || {
+            std::thread::sleep(ms(300));
+            std::thread::current().id() != me
+        });
+        let mut it = pymt::as_completed(vec![sub]);
+        let start = std::time::Instant::now();
+        let first = it.next_timeout(ms(50));
+        let took = start.elapsed();
+        let later = it.next_timeout(LONG).and_then(Result::ok).map(|t| t.join());
+        (first.map(|r| r.is_err()), took, later)
+    });
+    let (first, took, later) = join(outer).unwrap();
+    assert_eq!(first, Some(true), "the first wait timed out");
+    assert!(took < ms(250), "next_timeout(50 ms) took {took:?}");
+    assert_eq!(later, Some(Ok(true)), "the sub-task ran on another worker");
+    assert!(pool.join(LONG));
+}

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::signal::Signal;
+use crate::error::TaskError;
 use crate::sync::Instant;
 use crate::task::Task;
 
@@ -168,10 +169,45 @@ impl<T> AsCompleted<T> {
     }
 }
 
-impl<T> Iterator for AsCompleted<T> {
-    type Item = Task<T>;
+impl<T> AsCompleted<T> {
+    /// The next task to end, waiting at most `timeout`: `None` once every
+    /// task was yielded, `Some(Err(TaskError::Timeout))` if none ended in
+    /// time (the tasks stay in the iterator), as
+    /// [`TaskSet::join_next_timeout`] does. A timed wait never runs a task
+    /// inline.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let slow = pymt::spawn(move || rx.recv_timeout(Duration::from_secs(10)).is_ok());
+    /// let mut it = pymt::as_completed(vec![slow]);
+    /// assert!(matches!(it.next_timeout(Duration::from_millis(10)), Some(Err(pymt::TaskError::Timeout))));
+    /// tx.send(()).unwrap();
+    /// let done = it.next_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    /// assert_eq!(done.join(), Ok(true));
+    /// assert!(it.next_timeout(Duration::from_secs(10)).is_none());
+    /// ```
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<Task<T>, TaskError>> {
+        self.next_until(crate::deadline::after(timeout))
+    }
 
-    fn next(&mut self) -> Option<Task<T>> {
+    /// A task that already ended, without blocking; `None` when none has
+    /// (or every task was yielded).
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// let t = pymt::spawn(|| 1);
+    /// t.wait();
+    /// let mut it = pymt::as_completed(vec![t]);
+    /// assert_eq!(it.try_next().map(|t| t.join()), Some(Ok(1)));
+    /// assert!(it.try_next().is_none());
+    /// ```
+    pub fn try_next(&mut self) -> Option<Task<T>> {
+        self.next_until(Some(Instant::now()))?.ok()
+    }
+
+    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<Task<T>, TaskError>> {
         if self.remaining == 0 {
             return None;
         }
@@ -179,21 +215,28 @@ impl<T> Iterator for AsCompleted<T> {
             if let Some(index) = self.signal.try_next() {
                 break index;
             }
-            if self.tasks.iter().flatten().any(Task::help) {
+            if deadline.is_none() && self.tasks.iter().flatten().any(Task::help) {
                 continue;
             }
-            match self.signal.next(None) {
+            match next_completion(&self.signal, self.tasks.iter().flatten(), deadline) {
                 Some(index) => break index,
-                None => unreachable!("an unbounded signal wait yields an index"),
+                None => return Some(Err(TaskError::Timeout)),
             }
         };
         self.remaining -= 1;
-        let task = self.tasks[index].take();
-        if let Some(task) = &task {
-            // Signalled just before publication: yield it once it is final.
-            task.wait();
-        }
-        task
+        let task = self.tasks[index].take()?;
+        // Signalled just before publication: yield it once it is final.
+        task.wait();
+        Some(Ok(task))
+    }
+}
+
+impl<T> Iterator for AsCompleted<T> {
+    type Item = Task<T>;
+
+    fn next(&mut self) -> Option<Task<T>> {
+        // Without a deadline the wait ends with a task, never a timeout.
+        self.next_until(None)?.ok()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
