@@ -129,6 +129,15 @@ pub fn limiter_of<S: LimiterSource + ?Sized>(source: &'static S) -> &'static Lim
     source.to_limiter()
 }
 
+/// The body of a `#[threaded]` function whose attribute had an error: it
+/// types the task by the user's body (so an `impl Trait` result has a
+/// hidden type and nothing cascades) and is never called, since the crate
+/// does not compile.
+pub fn fallback_task<R, F: FnOnce() -> R>(body: F) -> Task<R> {
+    drop(body);
+    unreachable!("a fallback expansion only exists beside a compile error")
+}
+
 /// One call's launch options.
 pub struct Launch<R> {
     spec: Spec<R>,

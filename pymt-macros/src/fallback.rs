@@ -13,9 +13,10 @@ use crate::expand::{runtime, task_output, Output};
 ///
 /// Under `#[threaded]` the function keeps its `Task<R>` signature (minus
 /// `async`, `const` and `extern`, which were reported), so its callers
-/// type-check as usual. The user's body is kept, inside a closure that is
-/// never called, so errors in the body are still reported (as tokio-macros
-/// does); only an `async` body, whose `.await`s would cascade, is left out.
+/// type-check as usual. The user's body is kept, in a closure handed to
+/// `fallback_task` (never called), so errors in the body are still reported
+/// (as tokio-macros does) and an `impl Trait` result gets its hidden type
+/// from it; only an `async` body, whose `.await`s would cascade, is left out.
 /// A plain `#[limiter]` function is emitted unchanged.
 pub(crate) fn expand(plan: &Plan, error: &syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
@@ -32,10 +33,7 @@ pub(crate) fn expand(plan: &Plan, error: &syn::Error) -> TokenStream {
         func.block = if was_async {
             parse_quote!({ ::core::unimplemented!() })
         } else {
-            parse_quote!({
-                let _ = move || #annotation #body;
-                ::core::unimplemented!()
-            })
+            parse_quote!({ #rt::fallback_task(move || #annotation #body) })
         };
         func.sig.output = task_output(&func.sig.output, &rt);
         func.attrs.push(parse_quote!(#[allow(
