@@ -99,7 +99,7 @@ fn impl_trait_and_trait_objects() {
 
 /// Documented, `#[inline]`, `#[must_use]`, `pub(crate)`: all kept.
 #[inline]
-#[must_use]
+#[must_use = "the task carries the result"]
 #[pymt::threaded]
 pub(crate) fn with_items(n: u64) -> u64 {
     const OFFSET: u64 = 10;

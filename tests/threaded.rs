@@ -251,7 +251,7 @@ impl Drop for DropProbe {
 }
 
 #[threaded]
-fn ignores_probe(probe: DropProbe, n: u32) -> u32 {
+fn ignores_probe(_probe: DropProbe, n: u32) -> u32 {
     n
 }
 

@@ -47,8 +47,10 @@ mod worker;
 #[doc(hidden)]
 pub mod __private {
     //! Support for the attribute macros' expansions. Not public API.
+    pub use crate::attr_support::*;
     pub use crate::private::*;
 }
+mod attr_support;
 mod private;
 #[allow(unsafe_code)] // lifetime erasure for scoped tasks; see the module docs
 mod scope;

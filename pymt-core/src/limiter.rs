@@ -126,23 +126,26 @@ pub struct Limiter {
 impl Limiter {
     /// A limiter with `permits` permits.
     ///
+    /// A count above `isize::MAX` (`usize::MAX` is the natural "no limit")
+    /// is held as `isize::MAX` free permits, more than can ever be taken at
+    /// once; [`capacity`](Limiter::capacity) still reports the count given.
+    ///
     /// # Panics
     ///
-    /// If `permits` is 0, or above `isize::MAX` (the counter's top bit is a
-    /// flag); in a `static`, either is a compile-time error.
+    /// If `permits` is 0; in a `static`, that is a compile-time error.
     ///
     /// ```
     /// # use pymt_core as pymt;
     /// let limiter = pymt::Limiter::new(3);
     /// assert_eq!(limiter.capacity(), 3);
+    ///
+    /// let unlimited = pymt::Limiter::new(usize::MAX);
+    /// let _held: Vec<_> = (0..1000).map(|_| unlimited.acquire()).collect();
+    /// assert!(unlimited.try_acquire().is_some());
     /// ```
     #[track_caller]
     pub const fn new(permits: usize) -> Self {
         assert!(permits > 0, "a Limiter needs at least one permit");
-        assert!(
-            permits < QUEUED,
-            "a Limiter holds at most isize::MAX permits"
-        );
         Limiter {
             capacity: permits,
             semaphore: OnceLock::new(),
@@ -152,7 +155,12 @@ impl Limiter {
     fn semaphore(&self) -> &Arc<Semaphore> {
         self.semaphore.get_or_init(|| {
             Arc::new(Semaphore {
-                state: AtomicUsize::new(self.capacity),
+                // The counter's top bit is the `QUEUED` flag.
+                state: AtomicUsize::new(if self.capacity < QUEUED {
+                    self.capacity
+                } else {
+                    QUEUED - 1
+                }),
                 waiters: Mutex::new(VecDeque::new()),
             })
         })

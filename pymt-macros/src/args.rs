@@ -10,7 +10,9 @@ use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, LitInt, LitStr, Path, Token, UnOp};
+use syn::{
+    Expr, ExprLit, ExprPath, ExprUnary, Ident, Lit, LitBool, LitInt, LitStr, Path, Token, UnOp,
+};
 
 use crate::ctxt::Errors;
 
@@ -28,17 +30,53 @@ pub(crate) struct IntArg<T> {
     pub(crate) span: Span,
 }
 
+/// An option's value: a literal, checked here, or any other expression
+/// (a `const`, `2 * N`, `concat!(..)`, a `macro_rules!` fragment), which the
+/// expansion evaluates in a `const` of the option's type, so the compiler
+/// checks its type and constness and points at it.
+#[derive(Clone)]
+pub(crate) enum Value<L> {
+    Lit(L),
+    Expr(Expr),
+}
+
+impl<L: HasSpan> Value<L> {
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            Value::Lit(lit) => lit.span_of(),
+            Value::Expr(expr) => expr.span(),
+        }
+    }
+}
+
+/// A literal option value's span.
+pub(crate) trait HasSpan {
+    fn span_of(&self) -> Span;
+}
+
+impl<T> HasSpan for IntArg<T> {
+    fn span_of(&self) -> Span {
+        self.span
+    }
+}
+
+impl HasSpan for LitStr {
+    fn span_of(&self) -> Span {
+        self.span()
+    }
+}
+
 /// `#[threaded(..)]`: one `Option` per option, `None` when absent.
 #[derive(Clone, Default)]
 pub(crate) struct ThreadedArgs {
     pub(crate) daemon: Option<Span>,
     pub(crate) pool: Option<Span>,
-    pub(crate) pool_name: Option<LitStr>,
-    pub(crate) max_workers: Option<IntArg<usize>>,
-    pub(crate) priority: Option<IntArg<i32>>,
-    pub(crate) name: Option<LitStr>,
-    pub(crate) callback: Option<Path>,
-    pub(crate) on_error: Option<Path>,
+    pub(crate) pool_name: Option<Value<LitStr>>,
+    pub(crate) max_workers: Option<Value<IntArg<usize>>>,
+    pub(crate) priority: Option<Value<IntArg<i32>>>,
+    pub(crate) name: Option<Value<LitStr>>,
+    pub(crate) callback: Option<ExprPath>,
+    pub(crate) on_error: Option<ExprPath>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -57,16 +95,12 @@ pub(crate) struct LimiterArgs {
 pub(crate) enum LimitSource {
     /// `#[limiter(4)]`: a limiter of its own with this many permits.
     Count(IntArg<usize>),
+    /// `#[limiter(2 * N)]`, `#[limiter({ N + 1 })]`: a constant expression
+    /// of type `usize`, the count of a limiter of its own.
+    Expr(Expr),
     /// `#[limiter(PATH)]`: a `const` of type `usize` or a `static` `Limiter`,
-    /// told apart by the runtime's `LimiterSource` trait.
-    Path(Path),
-}
-
-impl LimiterArgs {
-    /// `blocking = false` was given.
-    pub(crate) fn is_deferred(&self) -> bool {
-        self.blocking.as_ref().is_some_and(|b| !b.value)
-    }
+    /// told apart by the runtime's `LimitSource` trait.
+    Path(ExprPath),
 }
 
 // ===== #[threaded] =====
@@ -145,7 +179,16 @@ fn value_of(meta: &ParseNestedMeta<'_>, key: &Ident, example: &str) -> syn::Resu
             format_args!("`{key}` needs a value, e.g. `{key} = {example}`"),
         ));
     }
-    meta.value()?.parse()
+    Ok(ungroup(meta.value()?.parse()?))
+}
+
+/// The expression inside the invisible groups a `macro_rules!` fragment
+/// (`$x:expr`, `$x:literal`, `$x:path`) arrives in.
+pub(crate) fn ungroup(mut expr: Expr) -> Expr {
+    while let Expr::Group(group) = expr {
+        expr = *group.expr;
+    }
+    expr
 }
 
 /// Rejects `daemon = ..` and `pool(..)`: flags take no value.
@@ -186,7 +229,7 @@ impl LimiterArgs {
         if input.is_empty() || starts_with_option {
             errors.error_at(self.span, EXPECTED);
         } else {
-            match parse_limit(&input.parse()?) {
+            match parse_limit(ungroup(input.parse()?)) {
                 Ok(source) => self.source = Some(source),
                 Err(error) => errors.push(error),
             }
@@ -216,7 +259,7 @@ impl LimiterArgs {
                 return Err(syn::Error::new(key.span(), msg));
             }
             input.parse::<Token![=]>()?;
-            input.parse()
+            Ok(ungroup(input.parse()?))
         };
         match key.to_string().as_str() {
             "blocking" => {
@@ -232,18 +275,25 @@ impl LimiterArgs {
     }
 }
 
-/// The limit: an integer literal or a path.
-fn parse_limit(expr: &Expr) -> syn::Result<LimitSource> {
+/// The limit: an integer literal, a path, or another constant expression.
+fn parse_limit(expr: Expr) -> syn::Result<LimitSource> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(lit), ..
-        }) => int_value::<usize>(lit, lit.span(), false, "limit").map(LimitSource::Count),
-        Expr::Path(path) if path.qself.is_none() => Ok(LimitSource::Path(path.path.clone())),
-        _ => Err(syn::Error::new_spanned(
+        }) => int_value::<usize>(&lit, lit.span(), false, "limit").map(LimitSource::Count),
+        Expr::Path(path) => Ok(LimitSource::Path(path)),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(syn::Error::new_spanned(
             expr,
-            "expected the limit: an integer literal, or a path to a `const` of type `usize` \
-             or to a `static` `Limiter`",
+            "the limit is a count of permits: a `usize`, at least 1",
         )),
+        Expr::Lit(_) => Err(syn::Error::new_spanned(
+            expr,
+            "expected the limit: an integer literal, a constant expression of type `usize`, \
+             or a path to a `const` of type `usize` or to a `static` `Limiter`",
+        )),
+        expr => Ok(LimitSource::Expr(expr)),
     }
 }
 
@@ -291,16 +341,41 @@ fn set<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
     Ok(())
 }
 
-fn parse_string(expr: &Expr, key: &Ident, example: &str) -> syn::Result<LitStr> {
+/// A string literal, or a constant expression of type `&'static str`.
+fn parse_string(expr: &Expr, key: &Ident, example: &str) -> syn::Result<Value<LitStr>> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
-        }) => Ok(lit.clone()),
-        _ => Err(syn::Error::new_spanned(
+        }) => Ok(Value::Lit(lit.clone())),
+        Expr::Lit(_) | Expr::Closure(_) | Expr::Array(_) | Expr::Tuple(_) => {
+            Err(syn::Error::new_spanned(
+                expr,
+                format_args!(
+                    "`{key}` expects a string: a literal such as `{key} = {example}`, or a \
+                     constant expression of type `&'static str`"
+                ),
+            ))
+        }
+        // `pool_name = io`: a forgotten pair of quotes rather than a constant.
+        Expr::Path(path) if is_lowercase_ident(path) => Err(syn::Error::new_spanned(
             expr,
-            format_args!("`{key}` expects a string literal, e.g. `{key} = {example}`"),
+            format_args!(
+                "`{key}` expects a string: write `{key} = \"{}\"`, or name a constant of \
+                 type `&'static str`",
+                path.path.segments[0].ident
+            ),
         )),
+        _ => Ok(Value::Expr(expr.clone())),
     }
+}
+
+/// A single lowercase identifier: a value, not the name of a constant.
+fn is_lowercase_ident(path: &ExprPath) -> bool {
+    path.qself.is_none()
+        && path
+            .path
+            .get_ident()
+            .is_some_and(|ident| !ident.to_string().chars().any(|c| c.is_ascii_uppercase()))
 }
 
 fn parse_bool(expr: &Expr, key: &Ident) -> syn::Result<LitBool> {
@@ -316,10 +391,11 @@ fn parse_bool(expr: &Expr, key: &Ident) -> syn::Result<LitBool> {
     }
 }
 
-/// A path to a function; a quoted path gets a hint to drop the quotes.
-fn parse_path(expr: &Expr, key: &Ident) -> syn::Result<Path> {
+/// A path to a function (`cb`, `module::cb`, `<S as Tr>::cb`); a quoted
+/// path gets a hint to drop the quotes.
+fn parse_path(expr: &Expr, key: &Ident) -> syn::Result<ExprPath> {
     match expr {
-        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Expr::Path(path) => Ok(path.clone()),
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) if lit.parse::<Path>().is_ok() => Err(syn::Error::new_spanned(
@@ -359,8 +435,9 @@ fn parse_crate(expr: &Expr, key: &Ident) -> syn::Result<Path> {
     }
 }
 
-/// An integer literal, optionally negated (`priority = -3`).
-fn parse_int<T>(expr: &Expr, key: &Ident, example: &str) -> syn::Result<IntArg<T>>
+/// An integer literal, optionally negated (`priority = -3`), checked here;
+/// or a constant expression (`P`, `i32::MAX`), checked by the compiler.
+fn parse_int<T>(expr: &Expr, key: &Ident, example: &str) -> syn::Result<Value<IntArg<T>>>
 where
     T: TryFrom<i128> + IntName,
 {
@@ -372,21 +449,28 @@ where
             op: UnOp::Neg(_),
             expr: inner,
             ..
-        }) => match &**inner {
+        }) if matches!(&**inner, Expr::Lit(_)) => match &**inner {
             Expr::Lit(ExprLit {
                 lit: Lit::Int(lit), ..
             }) => (lit, true),
             _ => return Err(int_expected(expr, key, example)),
         },
-        _ => return Err(int_expected(expr, key, example)),
+        Expr::Lit(_) | Expr::Closure(_) | Expr::Array(_) | Expr::Tuple(_) => {
+            return Err(int_expected(expr, key, example))
+        }
+        _ => return Ok(Value::Expr(expr.clone())),
     };
-    int_value(lit, expr.span(), negative, &key.to_string())
+    int_value(lit, expr.span(), negative, &key.to_string()).map(Value::Lit)
 }
 
 fn int_expected(expr: &Expr, key: &Ident, example: &str) -> syn::Error {
     syn::Error::new_spanned(
         expr,
-        format_args!("`{key}` expects an integer literal, e.g. `{key} = {example}`"),
+        format_args!(
+            "`{key}` expects an integer: a literal such as `{key} = {example}`, or a constant \
+             expression of type `{}`",
+            if key == "priority" { "i32" } else { "usize" }
+        ),
     )
 }
 

@@ -5,15 +5,17 @@
 //! the user's body can neither see nor clash with them.
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
-use syn::{parse_quote, FnArg, Ident, ItemFn, Pat, PatIdent, Path, ReturnType, Type};
+use syn::spanned::Spanned;
+use syn::{parse_quote, FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType, Type};
 
-use crate::args::{IntArg, LimitSource, ThreadedArgs};
+use crate::args::{IntArg, LimitSource, ThreadedArgs, Value};
 use crate::ast::Plan;
 use crate::ctxt::Errors;
 use crate::send_bounds::{add_send_bounds, TypeScan};
-use crate::validate::{Limit, Shape, Valid};
+use crate::stack::{self, OuterLimiter};
+use crate::validate::{Placement, Shape, Valid};
 use crate::{fallback, validate};
 
 /// Entry point of `#[threaded]`.
@@ -55,31 +57,13 @@ fn expand(valid: Valid) -> TokenStream {
         runtime: rt,
     } = valid;
     let func = match shape {
-        Shape::Threaded { args, outer, inner } => {
-            threaded_fn(func, &args, outer.as_ref(), &inner, &rt)
-        }
-        Shape::Limited(source) => limited_fn(func, &source, &rt),
+        Shape::Threaded { args, outer } => threaded_fn(func, &args, outer.as_ref(), &rt),
+        Shape::Limited { source, placement } => limited_fn(func, &source, &placement, &rt),
     };
     func.into_token_stream()
 }
 
-/// `::pymt::__private`, or `<crate>::__private` with the `crate = ".."` override.
-pub(crate) fn runtime(krate: Option<&Path>) -> TokenStream {
-    match krate {
-        Some(path) => quote!(#path::__private),
-        None => quote!(::pymt::__private),
-    }
-}
-
-/// `Task<R>` for the rewritten signature.
-pub(crate) fn task_output(output: &ReturnType, rt: &TokenStream) -> ReturnType {
-    match output {
-        ReturnType::Default => parse_quote!(-> #rt::Task<()>),
-        ReturnType::Type(arrow, ty) => parse_quote!(#arrow #rt::Task<#ty>),
-    }
-}
-
-// ===== #[limiter] on a plain function =====
+// ===== #[limiter] =====
 
 // Input:
 //     #[limiter(2)]
@@ -87,42 +71,82 @@ pub(crate) fn task_output(output: &ReturnType, rt: &TokenStream) -> ReturnType {
 //
 // Output:
 //     fn resize(img: Image) -> Image {
-//         let __pymt_permit = {
-//             static __PYMT_LIMITER: ::pymt::__private::LimiterSlot =
-//                 ::pymt::__private::LimiterSlot::new();
-//             __PYMT_LIMITER.get(|| ::pymt::__private::limiter_of(&2usize))
+//         let _ = &{
+//             static __PYMT_LIMITER: ::pymt::__private::Limiter =
+//                 ::pymt::__private::Limiter::new(2usize);
+//             &__PYMT_LIMITER
 //         }
 //         .acquire();
 //         body
 //     }
 //
 // The permit is the first local, so it is dropped last: after the body
-// returns or while a panic unwinds.
-fn limited_fn(mut func: ItemFn, limiter: &LimitSource, rt: &TokenStream) -> ItemFn {
-    let permit = Ident::new("__pymt_permit", Span::mixed_site());
-    let limiter = limiter_ref(limiter, rt);
-    func.block
-        .stmts
-        .insert(0, parse_quote!(let #permit = #limiter.acquire();));
+// returns or while a panic unwinds. A `#[threaded]` expanding later (it sat
+// below this attribute) takes that statement out and has the caller take the
+// permit instead; with `blocking = false` the statement is the deferral
+// marker (see `stack.rs`). Below a `#[threaded]`, the same `let` goes at
+// the top of the launch closure, so the body holds the permit.
+fn limited_fn(
+    mut func: ItemFn,
+    source: &LimitSource,
+    placement: &Placement,
+    rt: &TokenStream,
+) -> ItemFn {
+    let limiter = limiter_ref(source, rt);
+    match placement {
+        Placement::Body => func
+            .block
+            .stmts
+            .insert(0, stack::permit_statement(&limiter)),
+        Placement::Deferred(span) => func
+            .block
+            .stmts
+            .insert(0, stack::deferred_statement(rt, &limiter, *span)),
+        Placement::Worker => {
+            if let Some((_, closure)) = stack::launch_closure(&mut func.block) {
+                stack::prepend_to_closure(closure, stack::permit_statement(&limiter));
+            }
+        }
+    }
     func
 }
 
-/// An expression of type `&'static Limiter`, resolved once per function.
+/// An expression of type `&'static Limiter`.
 ///
-/// The static sits in a block of its own, so that several expansions in one
-/// function never clash and the user's body cannot see it.
+/// A count (a literal or a constant expression) is a `static Limiter` of its
+/// own, evaluated at compile time, so a bad count is a compile error and a
+/// call costs no lazy initialisation. A path goes through a `LimitSlot`,
+/// which tells a `const` count from a `static` `Limiter` by type. Either way
+/// the statics sit in a block of their own, so several expansions in one
+/// function never clash and the user's body cannot see them, and the limit
+/// is evaluated in a `static`, where a generic parameter of an enclosing
+/// item is a compile error rather than a limiter shared by every
+/// instantiation.
 fn limiter_ref(limiter: &LimitSource, rt: &TokenStream) -> TokenStream {
-    let source = match limiter {
+    match limiter {
         LimitSource::Count(count) => {
             let lit = usize_literal(*count, true);
-            quote!(&#lit)
+            quote! {{
+                static __PYMT_LIMITER: #rt::Limiter = #rt::Limiter::new(#lit);
+                &__PYMT_LIMITER
+            }}
         }
-        LimitSource::Path(path) => quote!(&#path),
-    };
-    quote! {
-        {
-            static __PYMT_LIMITER: #rt::LimiterSlot = #rt::LimiterSlot::new();
-            __PYMT_LIMITER.get(|| #rt::limiter_of(#source))
+        LimitSource::Expr(expr) => {
+            let ty = quote_spanned!(expr.span()=> usize);
+            quote! {{
+                static __PYMT_LIMITER: #rt::Limiter = #rt::Limiter::new({
+                    const __PYMT_LIMIT: #ty = #expr;
+                    __PYMT_LIMIT
+                });
+                &__PYMT_LIMITER
+            }}
+        }
+        LimitSource::Path(path) => {
+            let source = quote_spanned!(path.span()=> #rt::LimitSlot::new(&#path));
+            quote! {{
+                static __PYMT_LIMITER: #rt::LimitSlot = #source;
+                __PYMT_LIMITER.get()
+            }}
         }
     }
 }
@@ -136,153 +160,190 @@ fn limiter_ref(limiter: &LimitSource, rt: &TokenStream) -> TokenStream {
 //
 // Output:
 //     /// Docs.
-//     pub fn fetch<T: Into<u32> + ::core::marker::Send + 'static>(
-//         key: T,
-//         __pymt_arg1: (u8, u8),
-//     ) -> ::pymt::__private::Task<u64>
+//     pub fn fetch<T: Into<u32>>(key: T, __pymt_arg1: (u8, u8)) -> ::pymt::__private::Task<u64>
 //     where
-//         u64: ::core::marker::Send + 'static,
+//         T: ::pymt::__private::Send + 'static,
 //     {
-//         let __pymt_pool = {
-//             static __PYMT_POOL: ::pymt::__private::PoolSlot =
-//                 ::pymt::__private::PoolSlot::new("io", ::core::option::Option::Some(2));
-//             &__PYMT_POOL
-//         };
 //         ::pymt::__private::Launch::<u64>::new()
 //             .priority(3)
-//             .callback(log)
-//             .pool(__pymt_pool, move || -> u64 {
-//                 let _ = &key;
-//                 let _ = &__pymt_arg1;
-//                 let (a, b) = __pymt_arg1;
-//                 body_statements
-//             })
+//             .callback({ let __pymt_callback: fn(&u64) = log; __pymt_callback })
+//             .pool(
+//                 {
+//                     static __PYMT_POOL: ::pymt::__private::PoolSlot =
+//                         ::pymt::__private::PoolSlot::new("io", ::pymt::__private::Option::Some(2));
+//                     &__PYMT_POOL
+//                 },
+//                 move || -> u64 {
+//                     let key = key;
+//                     let _ = &__pymt_arg1;
+//                     let (a, b) = __pymt_arg1;
+//                     body_statements
+//                 },
+//             )
 //     }
 //
-// `let _ = &key;` makes the closure capture each argument whole, so arguments
+// `let key = key;` moves each argument into the closure whole, so arguments
 // are dropped on the worker after the body, as they would be in the original
-// function (edition 2021 closures would otherwise capture only the fields used).
-// The body's statements become the closure's, so `return` and `?` leave the
-// closure exactly as they left the function.
+// function (edition 2021 closures would otherwise capture only the fields
+// used), and an argument the body never uses still gets its
+// `unused_variables` warning. The body's statements become the closure's, so
+// `return` and `?` leave the closure exactly as they left the function.
 //
-// With a limiter above `#[threaded]`, the caller first runs
-// `let __pymt_permit = <limiter>.acquire();` and the chain gains
-// `.permit(__pymt_permit)`; with `blocking = false` it gains
-// `.deferred(<limiter>)` instead. A limiter below `#[threaded]` becomes a
-// `let __pymt_permit_N = <limiter>.acquire();` at the top of the closure.
+// With a limiter above `#[threaded]` the chain gains `.permit(<limiter>.acquire())`
+// (the caller waits), or `.deferred(<limiter>)` with `blocking = false`.
 fn threaded_fn(
     mut func: ItemFn,
     args: &ThreadedArgs,
-    outer: Option<&Limit>,
-    inner: &[LimitSource],
+    outer: Option<&OuterLimiter>,
     rt: &TokenStream,
 ) -> ItemFn {
-    let output = Output::of(&func.sig.output);
-    add_send_bounds(&mut func, &output);
+    let output = Output::of(&func.sig.output, rt);
+    add_send_bounds(&mut func, rt);
     let captures = capture_arguments(&mut func);
-    let inner_permits = inner.iter().enumerate().map(|(i, limiter)| {
-        let permit = format_ident!("__pymt_permit_{}", i, span = Span::mixed_site());
-        let limiter = limiter_ref(limiter, rt);
-        quote!(let #permit = #limiter.acquire();)
-    });
     let body = &func.block.stmts;
     let ret = output.closure_annotation();
     let closure = quote! {
         move || #ret {
             #(#captures)*
-            #(#inner_permits)*
             #(#body)*
         }
     };
-
-    let mut prelude = TokenStream::new();
-    let mut chain = options_chain(args);
+    let mut chain = options_chain(args, &output, rt);
     if let Some(outer) = outer {
-        let limiter = limiter_ref(&outer.source, rt);
+        let limiter = &outer.limiter;
         if outer.deferred {
             chain.extend(quote!(.deferred(#limiter)));
         } else {
-            let permit = Ident::new("__pymt_permit", Span::mixed_site());
-            prelude.extend(quote!(let #permit = #limiter.acquire();));
-            chain.extend(quote!(.permit(#permit)));
+            chain.extend(quote!(.permit(#limiter.acquire())));
         }
     }
-    let launch = launch_call(args, &func.sig.ident, rt, &mut prelude, &closure);
+    let launch = launch_call(args, &func.sig.ident, rt, &closure);
     let turbofish = output.turbofish();
+    let brace_token = func.block.brace_token;
     func.block = parse_quote!({
-        #prelude
         #rt::Launch #turbofish ::new() #chain #launch
     });
-    func.sig.output = task_output(&func.sig.output, rt);
+    // The user's braces keep their spans, so lints about the function (such
+    // as `dead_code`) are reported as on any function of the user's.
+    func.block.brace_token = brace_token;
+    func.sig.output = output.task_type(&func.sig.output, rt);
     func
 }
 
 /// `.priority(..)`, `.name(..)`, `.callback(..)`, `.on_error(..)` as given.
-fn options_chain(args: &ThreadedArgs) -> TokenStream {
+///
+/// A value that is not a literal is evaluated in a `const` of the option's
+/// type, and a callback is coerced to its `fn` pointer type in a `let`, so a
+/// wrong type is reported at the user's token, against the option's type.
+fn options_chain(args: &ThreadedArgs, output: &Output, rt: &TokenStream) -> TokenStream {
     let mut chain = TokenStream::new();
-    if let Some(priority) = args.priority {
-        let mut lit = Literal::u32_unsuffixed(priority.value.unsigned_abs());
-        lit.set_span(priority.span);
-        let sign = (priority.value < 0).then(|| quote_spanned!(priority.span=> -));
-        chain.extend(quote!(.priority(#sign #lit)));
+    match &args.priority {
+        Some(Value::Lit(priority)) => {
+            let mut lit = Literal::u32_unsuffixed(priority.value.unsigned_abs());
+            lit.set_span(priority.span);
+            let sign = (priority.value < 0).then(|| quote_spanned!(priority.span=> -));
+            chain.extend(quote!(.priority(#sign #lit)));
+        }
+        Some(Value::Expr(expr)) => {
+            let value = const_value(expr, quote_spanned!(expr.span()=> i32));
+            chain.extend(quote!(.priority(#value)));
+        }
+        None => {}
     }
-    if let Some(name) = &args.name {
-        chain.extend(quote!(.name(#name)));
+    match &args.name {
+        Some(Value::Lit(name)) => chain.extend(quote!(.name(#name))),
+        Some(Value::Expr(expr)) => {
+            let value = const_value(expr, quote_spanned!(expr.span()=> &'static str));
+            chain.extend(quote!(.name(#value)));
+        }
+        None => {}
     }
     if let Some(callback) = &args.callback {
-        chain.extend(quote!(.callback(#callback)));
+        let ty = output.callback_type();
+        let value = coerced(callback, "__pymt_callback", ty);
+        chain.extend(quote!(.callback(#value)));
     }
     if let Some(on_error) = &args.on_error {
-        chain.extend(quote!(.on_error(#on_error)));
+        let ty = quote_spanned!(on_error.span()=> fn(&#rt::TaskError));
+        let value = coerced(on_error, "__pymt_on_error", Some(ty));
+        chain.extend(quote!(.on_error(#value)));
     }
     chain
 }
 
-/// `.thread(closure)`, `.pool(slot, closure)` or `.daemon(slot, closure)`; the
-/// slot's static goes into `prelude`.
+/// `{ const __PYMT_VALUE: ty = expr; __PYMT_VALUE }`: `expr` evaluated at
+/// compile time as a `ty`.
+fn const_value(expr: &syn::Expr, ty: TokenStream) -> TokenStream {
+    quote!({
+        const __PYMT_VALUE: #ty = #expr;
+        __PYMT_VALUE
+    })
+}
+
+/// `{ let name: ty = path; name }`: the callback as its `fn` pointer type.
+fn coerced(path: &syn::ExprPath, name: &str, ty: Option<TokenStream>) -> TokenStream {
+    match ty {
+        Some(ty) => {
+            let name = Ident::new(name, Span::mixed_site());
+            quote!({
+                let #name: #ty = #path;
+                #name
+            })
+        }
+        None => path.to_token_stream(),
+    }
+}
+
+/// `.thread(closure)`, `.pool(slot, closure)` or `.daemon(slot, closure)`,
+/// the slot a `static` in a block of its own.
 fn launch_call(
     args: &ThreadedArgs,
     ident: &Ident,
     rt: &TokenStream,
-    prelude: &mut TokenStream,
     closure: &TokenStream,
 ) -> TokenStream {
     let fn_name = Literal::string(&ident.unraw().to_string());
-    let qualified = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
+    let qualified = quote!(#rt::concat!(#rt::module_path!(), "::", #fn_name));
     if args.daemon.is_some() {
-        let slot = Ident::new("__pymt_daemon", Span::mixed_site());
-        prelude.extend(quote! {
-            let #slot = {
-                static __PYMT_DAEMON: #rt::DaemonSlot = #rt::DaemonSlot::new(#qualified);
-                &__PYMT_DAEMON
-            };
-        });
-        return quote!(.daemon(#slot, #closure));
+        return quote! {
+            .daemon(
+                {
+                    static __PYMT_DAEMON: #rt::DaemonSlot = #rt::DaemonSlot::new(#qualified);
+                    &__PYMT_DAEMON
+                },
+                #closure
+            )
+        };
     }
     let name = match (&args.pool_name, args.pool) {
-        (Some(pool_name), _) => pool_name.to_token_stream(),
+        (Some(Value::Lit(name)), _) => name.to_token_stream(),
+        (Some(Value::Expr(expr)), _) => quote_spanned!(expr.span()=> #rt::pool_name(#expr)),
         (None, Some(_)) => qualified,
         (None, None) => return quote!(.thread(#closure)),
     };
-    let max = match args.max_workers {
-        Some(max) => {
-            let lit = usize_literal(max, false);
-            quote!(::core::option::Option::Some(#lit))
+    let max = match &args.max_workers {
+        Some(Value::Lit(max)) => {
+            let lit = usize_literal(*max, false);
+            quote!(#rt::Option::Some(#lit))
         }
-        None => quote!(::core::option::Option::None),
+        Some(Value::Expr(expr)) => {
+            quote!(#rt::Option::Some(#rt::max_workers(#expr)))
+        }
+        None => quote!(#rt::Option::None),
     };
-    let slot = Ident::new("__pymt_pool", Span::mixed_site());
-    prelude.extend(quote! {
-        let #slot = {
-            static __PYMT_POOL: #rt::PoolSlot = #rt::PoolSlot::new(#name, #max);
-            &__PYMT_POOL
-        };
-    });
-    quote!(.pool(#slot, #closure))
+    quote! {
+        .pool(
+            {
+                static __PYMT_POOL: #rt::PoolSlot = #rt::PoolSlot::new(#name, #max);
+                &__PYMT_POOL
+            },
+            #closure
+        )
+    }
 }
 
 /// A `usize` literal carrying the user's span; suffixed where inference
-/// must pick the `usize` implementation of `LimiterSource`.
+/// must pick `usize`.
 fn usize_literal(arg: IntArg<usize>, suffixed: bool) -> Literal {
     let mut lit = if suffixed {
         Literal::usize_suffixed(arg.value)
@@ -295,9 +356,10 @@ fn usize_literal(arg: IntArg<usize>, suffixed: bool) -> Literal {
 
 /// Moves every argument into the closure.
 ///
-/// `name: T` stays as written and is captured whole with `let _ = &name;`.
-/// A pattern (`(a, b): (u8, u8)`, `_: T`, `ref x: T`) becomes `__pymt_argN: T`
-/// in the signature and is destructured inside the closure.
+/// `name: T` stays in the signature (without `mut`, which moves to the
+/// closure's `let mut name = name;`). A pattern (`(a, b): (u8, u8)`, `_: T`,
+/// `ref x: T`) becomes `__pymt_argN: T` in the signature and is destructured
+/// inside the closure, after `let _ = &__pymt_argN;` captures it whole.
 fn capture_arguments(func: &mut ItemFn) -> Vec<TokenStream> {
     let mut captures = Vec::new();
     for (i, input) in func.sig.inputs.iter_mut().enumerate() {
@@ -312,13 +374,15 @@ fn capture_arguments(func: &mut ItemFn) -> Vec<TokenStream> {
                     by_ref: None,
                     subpat: None,
                     ident,
+                    mutability,
                     ..
-                }) = &*arg.pat
+                }) = &mut *arg.pat
                 {
-                    captures.push(quote!(#(#attrs)* let _ = &#ident;));
+                    let mutability = mutability.take();
+                    captures.push(quote!(#(#attrs)* let #mutability #ident = #ident;));
                     continue;
                 }
-                let name = format_ident!("__pymt_arg{}", i, span = Span::mixed_site());
+                let name = quote::format_ident!("__pymt_arg{}", i, span = Span::mixed_site());
                 let pat = std::mem::replace(&mut *arg.pat, parse_quote!(#name));
                 captures.push(quote!(#(#attrs)* let _ = &#name;));
                 if !matches!(pat, Pat::Wild(_)) {
@@ -332,7 +396,7 @@ fn capture_arguments(func: &mut ItemFn) -> Vec<TokenStream> {
 
 /// The function's return type `R`, as the closure and `Launch::<R>` need it.
 pub(crate) struct Output {
-    /// `None` for `()` written as no return type.
+    /// `None` for `()` written as no return type; `Infallible` for `!`.
     pub(crate) ty: Option<Type>,
     /// `R` contains `impl Trait`, which neither a turbofish nor a closure
     /// annotation may name; inference fills both in then.
@@ -340,10 +404,16 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    pub(crate) fn of(output: &ReturnType) -> Self {
+    pub(crate) fn of(output: &ReturnType, rt: &TokenStream) -> Self {
         match output {
             ReturnType::Default => Self {
                 ty: None,
+                opaque: false,
+            },
+            // `Task<!>` needs an unstable feature; a body that never returns
+            // makes a task that never succeeds, whatever its type.
+            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => Self {
+                ty: Some(parse_quote_spanned_ty(ty.span(), rt)),
                 opaque: false,
             },
             ReturnType::Type(_, ty) => Self {
@@ -369,4 +439,33 @@ impl Output {
             None => Some(quote!(::<()>)),
         }
     }
+
+    /// `fn(&R)`, the type a `callback` must coerce to; `None` when `R` is opaque.
+    fn callback_type(&self) -> Option<TokenStream> {
+        match &self.ty {
+            _ if self.opaque => None,
+            Some(ty) => Some(quote_spanned!(ty.span()=> fn(&#ty))),
+            None => Some(quote!(fn(&()))),
+        }
+    }
+
+    /// `-> Task<R>` for the rewritten signature.
+    pub(crate) fn task_type(&self, output: &ReturnType, rt: &TokenStream) -> ReturnType {
+        let arrow = match output {
+            ReturnType::Type(arrow, _) => *arrow,
+            ReturnType::Default => Default::default(),
+        };
+        match (&self.ty, output) {
+            (Some(_), ReturnType::Type(_, written)) if !matches!(**written, Type::Never(_)) => {
+                parse_quote!(#arrow #rt::Task<#written>)
+            }
+            (Some(ty), _) => parse_quote!(#arrow #rt::Task<#ty>),
+            (None, _) => parse_quote!(#arrow #rt::Task<()>),
+        }
+    }
+}
+
+/// `<rt>::Infallible`, standing for `!`.
+fn parse_quote_spanned_ty(span: Span, rt: &TokenStream) -> Type {
+    syn::parse_quote_spanned!(span=> #rt::Infallible)
 }

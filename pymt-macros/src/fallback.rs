@@ -6,8 +6,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse_quote;
 
-use crate::ast::Plan;
-use crate::expand::{runtime, task_output, Output};
+use crate::ast::{Kind, Plan};
+use crate::expand::Output;
+use crate::validate::default_runtime;
 
 /// `compile_error!`s for `error`, then the function as callers expect it.
 ///
@@ -20,22 +21,26 @@ use crate::expand::{runtime, task_output, Output};
 /// A plain `#[limiter]` function is emitted unchanged.
 pub(crate) fn expand(plan: &Plan, error: &syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
-    let rt = runtime(plan.krate());
+    let rt = match plan.krate() {
+        Some(path) => quote!(#path::__private),
+        None => default_runtime(),
+    };
     let mut func = plan.func.clone();
-    if plan.threaded.is_some() {
+    if let Kind::Threaded { .. } = plan.kind {
         let was_async = func.sig.asyncness.take().is_some();
         func.sig.constness = None;
         func.sig.abi = None;
         let body = &func.block;
         // The declared type guides `?` and `return` in the body, unless it
         // holds an `impl Trait`, which a closure cannot be annotated with.
-        let annotation = Output::of(&func.sig.output).closure_annotation();
+        let output = Output::of(&func.sig.output, &rt);
+        let annotation = output.closure_annotation();
         func.block = if was_async {
             parse_quote!({ ::core::unimplemented!() })
         } else {
             parse_quote!({ #rt::fallback_task(move || #annotation #body) })
         };
-        func.sig.output = task_output(&func.sig.output, &rt);
+        func.sig.output = output.task_type(&func.sig.output, &rt);
         func.attrs.push(parse_quote!(#[allow(
             unused_variables,
             unused_mut,
@@ -43,6 +48,5 @@ pub(crate) fn expand(plan: &Plan, error: &syn::Error) -> TokenStream {
             clippy::diverging_sub_expression
         )]));
     }
-    plan.mark_taken_used(&mut func);
     quote!(#errors #func)
 }

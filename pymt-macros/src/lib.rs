@@ -33,6 +33,7 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod send_bounds;
+mod stack;
 mod validate;
 
 use proc_macro::TokenStream;

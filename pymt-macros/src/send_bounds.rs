@@ -2,81 +2,68 @@
 //! arguments and its result move to another thread, and the task may outlive
 //! the caller. Each clause, and why:
 //!
-//! - **every type parameter** `T: Send + 'static`: an argument or the result
-//!   may be a `T`; added where `T` already has bounds (inline or in the
-//!   `where` clause), so clippy's `multiple_bound_locations` stays quiet;
-//! - **every `impl Trait` argument** gets `+ Send + 'static`: the argument
-//!   moves into the closure;
-//! - **the receiver** (`self`, `self: Arc<Self>`): it moves too, and `Self`
-//!   may be generic over the `impl`'s parameters, which the function's own
-//!   generics do not list;
-//! - **the return type `R`**, when it may depend on generics (a type
-//!   parameter, an `impl Trait` argument, `Self`, or a method's receiver):
-//!   the value crosses back to the caller's thread. Not when `R` is a bare
-//!   type parameter (its own bound covers it), contains `impl Trait`
-//!   (unnameable in a `where` clause) or an elided lifetime (not nameable
-//!   there either).
+//! - **every argument's type** `A: Send + 'static`, as a `where` predicate
+//!   spanned at the user's type: the argument moves into the closure. This
+//!   covers the function's type parameters, the enclosing `impl`'s or
+//!   trait's (which the macro cannot see), associated types and `Self`. An
+//!   unmet bound is reported at that type, in the user's terms;
+//! - **every `impl Trait` argument** gets `+ Send + 'static` (a `where`
+//!   clause cannot name it);
+//! - **the receiver** (`self`, `self: Arc<Self>`): it moves too;
+//! - **the return type `R`**: the value crosses back to the caller's thread;
+//!   an `-> impl Trait` gets `+ Send + 'static` on itself.
 //!
-//! The bounds carry the spans of what they bound, so an unmet one points at
-//! the user's type.
+//! Predicates are left out for types made only of primitives and the common
+//! standard containers of them (`u32`, `String`, `Vec<(u8, bool)>`): they
+//! always hold, and would only clutter the function's documentation. Types
+//! that hold an elided lifetime (`'_`) get none either: a `where` clause
+//! cannot name it (borrowed arguments are refused before this runs).
 
-use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::quote_spanned;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{
-    parse_quote, parse_quote_spanned, FnArg, Generics, Ident, ItemFn, Token, TraitBoundModifier,
-    Type, TypeImplTrait, TypeParamBound, WherePredicate,
+    parse_quote, parse_quote_spanned, FnArg, Generics, Ident, ItemFn, ReturnType, Token,
+    TraitBoundModifier, Type, TypeImplTrait, TypeParamBound, WherePredicate,
 };
 
-use crate::expand::Output;
-
-/// Adds the `Send + 'static` bounds the move to another thread needs: on each
-/// type parameter, on `impl Trait` arguments, on the receiver and on `R`.
-///
-/// A type parameter gets its bounds where it already has some (inline or in
-/// the `where` clause), so clippy's `multiple_bound_locations` stays quiet.
-pub(crate) fn add_send_bounds(func: &mut ItemFn, output: &Output) {
+/// Adds the bounds the move to another thread needs; see the module docs.
+pub(crate) fn add_send_bounds(func: &mut ItemFn, rt: &TokenStream) {
     let type_params: Vec<Ident> = func
         .sig
         .generics
         .type_params()
         .map(|param| param.ident.clone())
         .collect();
-    for ident in &type_params {
-        bound_type_param(&mut func.sig.generics, ident);
-    }
-    let mut predicates: Vec<syn::WherePredicate> = Vec::new();
-    let mut has_receiver = false;
-    let mut has_impl_arg = false;
+    let mut bounds = Bounds {
+        rt,
+        type_params: &type_params,
+        predicates: Vec::new(),
+        params: Vec::new(),
+    };
     for input in &mut func.sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
-                has_receiver = true;
                 let ty = &receiver.ty;
-                predicates.push(parse_quote_spanned!(receiver.span()=> #ty: #SEND_STATIC));
+                let bound = send_static(receiver.span(), rt);
+                bounds.predicates.push(parse_quote!(#ty: #bound));
             }
-            FnArg::Typed(arg) => {
-                let mut appender = ImplBounds(false);
-                appender.visit_type_mut(&mut arg.ty);
-                has_impl_arg |= appender.0;
-            }
+            FnArg::Typed(arg) => bounds.of_type(&mut arg.ty),
         }
     }
-    if let Some(ty) = &output.ty {
-        let scan = TypeScan::of(ty);
-        let generic = !type_params.is_empty() || has_impl_arg;
-        let is_param = matches!(ty, Type::Path(p) if p.qself.is_none()
-            && type_params.iter().any(|ident| p.path.is_ident(ident)));
-        if !scan.impl_trait
-            && !scan.elided
-            && !is_param
-            && (generic || has_receiver || scan.self_type)
-        {
-            predicates.push(parse_quote_spanned!(ty.span()=> #ty: #SEND_STATIC));
+    if let ReturnType::Type(_, ty) = &mut func.sig.output {
+        if !matches!(**ty, Type::Never(_)) {
+            bounds.of_type(ty);
         }
+    }
+    let Bounds {
+        predicates, params, ..
+    } = bounds;
+    for param in &params {
+        bound_type_param(&mut func.sig.generics, param, rt);
     }
     if !predicates.is_empty() {
         func.sig
@@ -87,81 +74,186 @@ pub(crate) fn add_send_bounds(func: &mut ItemFn, output: &Output) {
     }
 }
 
-/// `::core::marker::Send + 'static`.
-struct SendStatic;
+/// The bounds collected from a signature.
+struct Bounds<'a> {
+    rt: &'a TokenStream,
+    type_params: &'a [Ident],
+    predicates: Vec<WherePredicate>,
+    /// The function's own type parameters used bare as a type (`x: T`).
+    params: Vec<Ident>,
+}
 
-const SEND_STATIC: SendStatic = SendStatic;
-
-impl ToTokens for SendStatic {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        tokens.extend(quote!(::core::marker::Send + 'static));
+impl Bounds<'_> {
+    /// The predicate for `ty`, or bounds on the `impl Trait`s inside it, or
+    /// on the type parameter it is.
+    fn of_type(&mut self, ty: &mut Type) {
+        if let Type::Path(path) = &*ty {
+            let param = self.type_params.iter().find(|p| path.path.is_ident(*p));
+            if let (None, Some(param)) = (&path.qself, param) {
+                if !self.params.contains(param) {
+                    self.params.push(param.clone());
+                }
+                return;
+            }
+        }
+        let scan = TypeScan::of(ty);
+        if scan.impl_trait {
+            ImplBounds { rt: self.rt }.visit_type_mut(ty);
+        } else if !scan.elided && !scan.plainly_sendable {
+            let bound = send_static(ty.span(), self.rt);
+            self.predicates.push(parse_quote!(#ty: #bound));
+        }
     }
 }
 
-/// Adds `Send + 'static` to type parameter `ident`: in the `where` clause if it
-/// is bounded there, inline otherwise.
-fn bound_type_param(generics: &mut Generics, ident: &Ident) {
+/// Adds `Send + 'static` to type parameter `ident` where it already has
+/// bounds (in the `where` clause, or inline), so clippy's
+/// `multiple_bound_locations` stays quiet.
+fn bound_type_param(generics: &mut Generics, ident: &Ident, rt: &TokenStream) {
     if let Some(where_clause) = &mut generics.where_clause {
         for predicate in &mut where_clause.predicates {
             if let WherePredicate::Type(predicate) = predicate {
                 let is_it = matches!(&predicate.bounded_ty, Type::Path(p)
                     if p.qself.is_none() && p.path.is_ident(ident));
                 if is_it && predicate.lifetimes.is_none() {
-                    add_send_static(&mut predicate.bounds, ident.span());
+                    add_send_static(&mut predicate.bounds, ident.span(), rt);
                     return;
                 }
             }
         }
     }
     if let Some(param) = generics.type_params_mut().find(|p| p.ident == *ident) {
-        add_send_static(&mut param.bounds, ident.span());
-        if !param.bounds.is_empty() {
-            param.colon_token.get_or_insert_with(Default::default);
-        }
+        add_send_static(&mut param.bounds, ident.span(), rt);
+        param.colon_token.get_or_insert_with(Default::default);
     }
 }
 
-/// Appends `::core::marker::Send` and `'static` to `bounds`, skipping either
-/// when already there (`T: Send`, `impl Fn() + Send`).
-fn add_send_static(bounds: &mut Punctuated<TypeParamBound, Token![+]>, span: Span) {
+/// `<rt>::Send + 'static` with every token at `span`: a predicate whose
+/// tokens all come from the user's code is reported at the user's type.
+fn send_static(span: Span, rt: &TokenStream) -> TokenStream {
+    respan(quote_spanned!(span=> #rt::Send + 'static), span)
+}
+
+/// `tokens` with every span set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+/// Appends `Send` and `'static` to `bounds`, skipping either when already
+/// there. Only `marker::Send` counts as `Send`: a bare `Send` may be a trait
+/// of the user's of that name.
+fn add_send_static(
+    bounds: &mut Punctuated<TypeParamBound, Token![+]>,
+    span: Span,
+    rt: &TokenStream,
+) {
     let has_send = bounds.iter().any(|bound| {
         matches!(bound, TypeParamBound::Trait(t)
-            if matches!(t.modifier, TraitBoundModifier::None)
-                && t.path.segments.last().is_some_and(|s| s.ident == "Send"))
+            if matches!(t.modifier, TraitBoundModifier::None) && is_marker_send(&t.path))
     });
     let has_static = bounds
         .iter()
         .any(|bound| matches!(bound, TypeParamBound::Lifetime(l) if l.ident == "static"));
     if !has_send {
-        bounds.push(parse_quote_spanned!(span=> ::core::marker::Send));
+        bounds.push(syn::parse2(respan(quote_spanned!(span=> #rt::Send), span)).expect("a path"));
     }
     if !has_static {
-        bounds.push(parse_quote!('static));
+        bounds.push(parse_quote_spanned!(span=> 'static));
     }
 }
 
-/// Appends `+ Send + 'static` to every `impl Trait` in an argument type.
-struct ImplBounds(bool);
+/// `core::marker::Send`, `std::marker::Send`, or `<rt>::Send`.
+fn is_marker_send(path: &syn::Path) -> bool {
+    let mut rev = path.segments.iter().rev();
+    let last = rev.next().is_some_and(|s| s.ident == "Send");
+    last && rev
+        .next()
+        .is_some_and(|s| s.ident == "marker" || s.ident == "__private")
+}
 
-impl VisitMut for ImplBounds {
+/// Appends `+ Send + 'static` to every `impl Trait` in a type.
+struct ImplBounds<'a> {
+    rt: &'a TokenStream,
+}
+
+impl VisitMut for ImplBounds<'_> {
     fn visit_type_impl_trait_mut(&mut self, node: &mut TypeImplTrait) {
-        self.0 = true;
-        add_send_static(&mut node.bounds, Span::call_site());
+        let span = node.span();
+        add_send_static(&mut node.bounds, span, self.rt);
         syn::visit_mut::visit_type_impl_trait_mut(self, node);
     }
 }
 
-/// What the return type contains, to decide what can be written about it.
-#[derive(Default)]
+/// Names of types that are always `Send + 'static` when everything inside
+/// them is, and the standard modules that lead to them.
+const PLAIN: &[&str] = &[
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "bool",
+    "char",
+    "str",
+    "String",
+    "Vec",
+    "VecDeque",
+    "Option",
+    "Result",
+    "Box",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "Duration",
+    "std",
+    "core",
+    "alloc",
+    "vec",
+    "string",
+    "option",
+    "result",
+    "boxed",
+    "collections",
+    "time",
+];
+
+/// What a type contains, to decide what can be written about it.
 pub(crate) struct TypeScan {
     pub(crate) impl_trait: bool,
     elided: bool,
-    self_type: bool,
+    /// Made only of the [`PLAIN`] names, tuples, arrays and `&'static`.
+    plainly_sendable: bool,
 }
 
 impl TypeScan {
     pub(crate) fn of(ty: &Type) -> Self {
-        let mut scan = Self::default();
+        let mut scan = Self {
+            impl_trait: false,
+            elided: false,
+            plainly_sendable: true,
+        };
         scan.visit_type(ty);
         scan
     }
@@ -170,6 +262,7 @@ impl TypeScan {
 impl<'ast> Visit<'ast> for TypeScan {
     fn visit_type_impl_trait(&mut self, node: &'ast TypeImplTrait) {
         self.impl_trait = true;
+        self.plainly_sendable = false;
         syn::visit::visit_type_impl_trait(self, node);
     }
     fn visit_type_reference(&mut self, node: &'ast syn::TypeReference) {
@@ -178,8 +271,26 @@ impl<'ast> Visit<'ast> for TypeScan {
     }
     fn visit_lifetime(&mut self, node: &'ast syn::Lifetime) {
         self.elided |= node.ident == "_";
+        self.plainly_sendable &= node.ident == "static";
     }
     fn visit_ident(&mut self, node: &'ast Ident) {
-        self.self_type |= node == "Self";
+        self.plainly_sendable &= PLAIN.iter().any(|plain| node == plain);
+    }
+    fn visit_type(&mut self, node: &'ast Type) {
+        match node {
+            Type::Path(_)
+            | Type::Tuple(_)
+            | Type::Array(_)
+            | Type::Slice(_)
+            | Type::Reference(_)
+            | Type::Paren(_)
+            | Type::Group(_)
+            | Type::ImplTrait(_) => {}
+            _ => self.plainly_sendable = false,
+        }
+        syn::visit::visit_type(self, node);
+    }
+    fn visit_expr(&mut self, _: &'ast syn::Expr) {
+        // Array lengths say nothing about sendability.
     }
 }

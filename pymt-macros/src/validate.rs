@@ -4,18 +4,19 @@
 //!
 //! Each message points at the offending token and says how to fix it.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::visit::Visit;
-use syn::{FnArg, GenericArgument, Lifetime, Signature, Type, TypeReference};
+use syn::{FnArg, GenericArgument, Generics, Lifetime, Signature, Type, TypeReference};
 
-use crate::args::{LimitSource, LimiterArgs, ThreadedArgs};
-use crate::ast::Plan;
+use crate::args::{LimitSource, LimiterArgs, ThreadedArgs, Value};
+use crate::ast::{Kind, Plan};
 use crate::ctxt::Errors;
+use crate::stack::OuterLimiter;
 
 /// A plan that passed validation, in the shape expansion needs.
 pub(crate) struct Valid {
-    /// The function, with the attributes handled here removed.
+    /// The function, with the markers consumed here removed.
     pub(crate) func: syn::ItemFn,
     pub(crate) shape: Shape,
     /// The runtime's path (`::pymt::__private` or the `crate` override).
@@ -24,98 +25,109 @@ pub(crate) struct Valid {
 
 /// How the function is rewritten.
 pub(crate) enum Shape {
-    /// `#[threaded]`, with the limiters stacked on it.
+    /// `#[threaded]`, with the limiter that expanded above it, if any.
     Threaded {
         args: Box<ThreadedArgs>,
         /// Above `#[threaded]`: the caller waits (or the task waits, when
         /// deferred) for a permit.
-        outer: Option<Limit>,
-        /// Below `#[threaded]`: the body holds their permits.
-        inner: Vec<LimitSource>,
+        outer: Option<OuterLimiter>,
     },
-    /// `#[limiter]` on a plain function.
-    Limited(LimitSource),
+    /// `#[limiter]`, on a function or below `#[threaded]`.
+    Limited {
+        source: LimitSource,
+        placement: Placement,
+    },
 }
 
-/// A limiter with its limit known.
-pub(crate) struct Limit {
-    pub(crate) source: LimitSource,
-    /// `blocking = false`: the task waits in the limiter, not the caller.
-    pub(crate) deferred: bool,
+/// Where a `#[limiter]`'s permit is taken.
+pub(crate) enum Placement {
+    /// At the top of the function's body (the caller's thread), or, once a
+    /// `#[threaded]` below takes the statement out, by the caller of the
+    /// threaded function.
+    Body,
+    /// `blocking = false` (at the span of `false`): a marker that a
+    /// `#[threaded]` below turns into a deferred launch.
+    Deferred(Span),
+    /// At the top of the closure of the `#[threaded]` expansion this limiter
+    /// sits below: the body holds the permit on the worker.
+    Worker,
 }
 
 /// Checks `plan`: the valid model, or the plan back (for the fallback)
 /// with every problem found.
 pub(crate) fn check(plan: Plan, mut errors: Errors) -> Result<Valid, Box<(Plan, syn::Error)>> {
     record(&plan, &mut errors);
-    let shape = shape_of(&plan);
-    match (errors.finish(), shape) {
-        (Err(error), _) => Err(Box::new((plan, error))),
-        (Ok(()), Some(shape)) => {
-            let mut func = plan.func.clone();
-            plan.mark_taken_used(&mut func);
-            let runtime = crate::expand::runtime(plan.krate());
-            Ok(Valid {
-                func,
-                shape,
-                runtime,
-            })
-        }
-        // Parsing reports a missing limit; this keeps the check total.
-        (Ok(()), None) => {
-            let error =
-                syn::Error::new(proc_macro2::Span::call_site(), "`#[limiter]` needs a limit");
-            Err(Box::new((plan, error)))
-        }
+    if let Err(error) = errors.finish() {
+        return Err(Box::new((plan, error)));
     }
+    let own = plan.krate().map(|path| quote::quote!(#path::__private));
+    let Plan { func, kind } = plan;
+    let (shape, runtime) = match kind {
+        Kind::Threaded { args, mut outer } => {
+            let runtime = own.unwrap_or_else(default_runtime);
+            let outer = outer.pop();
+            (Shape::Threaded { args, outer }, runtime)
+        }
+        Kind::Limiter {
+            args,
+            below_threaded,
+        } => {
+            let Some(source) = args.source.clone() else {
+                // Parsing reports a missing limit; this keeps the check total.
+                let error = syn::Error::new(Span::call_site(), "`#[limiter]` needs a limit");
+                let kind = Kind::Limiter {
+                    args,
+                    below_threaded,
+                };
+                return Err(Box::new((Plan { func, kind }, error)));
+            };
+            let (placement, runtime) = match (below_threaded, &args.blocking) {
+                (Some(rt), _) => (Placement::Worker, own.unwrap_or(rt)),
+                (None, Some(b)) if !b.value => (
+                    Placement::Deferred(b.span),
+                    own.unwrap_or_else(default_runtime),
+                ),
+                (None, _) => (Placement::Body, own.unwrap_or_else(default_runtime)),
+            };
+            (Shape::Limited { source, placement }, runtime)
+        }
+    };
+    Ok(Valid {
+        func,
+        shape,
+        runtime,
+    })
 }
 
-/// The plan's shape, if every limiter has its limit.
-fn shape_of(plan: &Plan) -> Option<Shape> {
-    let limit = |args: &LimiterArgs| {
-        Some(Limit {
-            source: args.source.clone()?,
-            deferred: args.is_deferred(),
-        })
-    };
-    let Some(args) = &plan.threaded else {
-        return Some(Shape::Limited(plan.outer.as_ref()?.source.clone()?));
-    };
-    let outer = match &plan.outer {
-        Some(outer) => Some(limit(outer)?),
-        None => None,
-    };
-    let inner = plan
-        .inner
-        .iter()
-        .map(|args| args.source.clone())
-        .collect::<Option<_>>()?;
-    Some(Shape::Threaded {
-        args: Box::new(args.clone()),
-        outer,
-        inner,
-    })
+/// `::pymt::__private`.
+pub(crate) fn default_runtime() -> TokenStream {
+    quote::quote!(::pymt::__private)
 }
 
 /// Records every problem of `plan` in `errors`.
 fn record(plan: &Plan, errors: &mut Errors) {
-    if let Some(outer) = &plan.outer {
-        limiter(outer, errors);
-    }
-    match &plan.threaded {
-        Some(args) => {
+    match &plan.kind {
+        Kind::Threaded { args, outer, .. } => {
             threaded_args(args, errors);
-            for inner in &plan.inner {
-                limiter(inner, errors);
-                limiter_below_threaded(inner, errors);
-            }
             threaded_signature(&plan.func.sig, errors);
-        }
-        None => {
-            if let Some(outer) = &plan.outer {
-                limiter_on_plain_fn(outer, errors);
+            for extra in outer.iter().skip(1) {
+                errors.error_at(
+                    extra.span,
+                    "only one `#[limiter]` may sit above `#[threaded]`; move this one below \
+                     `#[threaded]` (its permit is then held by the body) or merge the two",
+                );
             }
-            limited_signature(&plan.func.sig, errors);
+        }
+        Kind::Limiter {
+            args,
+            below_threaded,
+        } => {
+            limiter(args, &plan.func.sig.generics, errors);
+            if below_threaded.is_some() {
+                limiter_below_threaded(args, errors);
+            } else {
+                limited_signature(&plan.func.sig, errors);
+            }
         }
     }
 }
@@ -145,35 +157,45 @@ fn threaded_args(args: &ThreadedArgs, errors: &mut Errors) {
              of its own, `pool_name` shares a named one; keep one of them",
         );
     }
-    if let Some(max) = args.max_workers {
+    if let Some(max) = &args.max_workers {
         if args.pool.is_none() && args.pool_name.is_none() {
             let why = if args.daemon.is_some() {
                 "a daemon function has exactly one worker"
             } else {
                 "without a pool every call gets a thread of its own"
             };
+            let shown = match max {
+                Value::Lit(lit) => lit.value.to_string(),
+                Value::Expr(expr) => expr.to_token_stream().to_string(),
+            };
             errors.error_at(
-                max.span,
+                max.span(),
                 format_args!(
                     "`max_workers` needs `pool` or `pool_name`: {why}; write \
-                     `#[threaded(pool, max_workers = {})]`",
-                    max.value
+                     `#[threaded(pool, max_workers = {shown})]`"
                 ),
             );
         }
-        if max.value == 0 {
+        if matches!(max, Value::Lit(lit) if lit.value == 0) {
             errors.error_at(
-                max.span,
+                max.span(),
                 "`max_workers = 0` would never run anything; it must be at least 1",
             );
         }
     }
-    if let Some(pool_name) = &args.pool_name {
-        if pool_name.value().trim().is_empty() {
+    if let Some(Value::Lit(pool_name)) = &args.pool_name {
+        let value = pool_name.value();
+        if value.trim().is_empty() {
             errors.error_spanned(
                 pool_name,
                 "`pool_name` must not be empty; name the pool, e.g. `pool_name = \"io\"`, \
                  or use `pool` for a pool private to this function",
+            );
+        }
+        if value.contains('\0') {
+            errors.error_spanned(
+                pool_name,
+                "`pool_name` must not contain a NUL character: it names the pool's threads",
             );
         }
     }
@@ -281,6 +303,24 @@ fn first_borrow(ty: &Type) -> Option<Borrow> {
                 _ => syn::visit::visit_generic_argument(self, node),
             }
         }
+        // `dyn Trait + 'a` (an `impl Trait + 'a` argument is fine: the
+        // expansion adds `+ 'static` to it).
+        fn visit_type_trait_object(&mut self, node: &'ast syn::TypeTraitObject) {
+            for bound in &node.bounds {
+                match bound {
+                    syn::TypeParamBound::Lifetime(lifetime)
+                        if !is_static(Some(lifetime)) && self.0.is_none() =>
+                    {
+                        self.0 = Some(Borrow {
+                            tokens: lifetime.to_token_stream(),
+                            what: "a parameter borrowing for a non-`'static` lifetime",
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            syn::visit::visit_type_trait_object(self, node);
+        }
         fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
         fn visit_parenthesized_generic_arguments(
             &mut self,
@@ -299,26 +339,49 @@ fn is_static(lifetime: Option<&Lifetime>) -> bool {
 
 // ===== #[limiter] =====
 
-fn limiter(args: &LimiterArgs, errors: &mut Errors) {
-    if let Some(LimitSource::Count(count)) = &args.source {
-        if count.value == 0 {
-            errors.error_at(
-                count.span,
-                "`#[limiter(0)]` would never let a call run; the limit must be at least 1",
-            );
-        }
+fn limiter(args: &LimiterArgs, generics: &Generics, errors: &mut Errors) {
+    match &args.source {
+        Some(LimitSource::Count(count)) if count.value == 0 => errors.error_at(
+            count.span,
+            "`#[limiter(0)]` would never let a call run; the limit must be at least 1",
+        ),
+        Some(LimitSource::Expr(expr)) => generic_limit(&expr.to_token_stream(), generics, errors),
+        Some(LimitSource::Path(path)) => generic_limit(&path.to_token_stream(), generics, errors),
+        _ => {}
     }
 }
 
-fn limiter_on_plain_fn(args: &LimiterArgs, errors: &mut Errors) {
-    if let Some(blocking) = args.blocking.as_ref().filter(|b| !b.value) {
-        errors.error_spanned(
-            blocking,
-            "`blocking = false` needs `#[threaded]` below `#[limiter]`: a plain call must wait \
-             for its permit; add `#[threaded]` under this attribute, or remove \
-             `blocking = false`",
+/// A limit that names a generic parameter of the function, or `Self`: one
+/// `#[limiter]` serves every instantiation, so it cannot have a limit per
+/// instantiation. (Parameters of the enclosing `impl` are caught by the
+/// compiler, as the limit is evaluated in a `static`.)
+fn generic_limit(limit: &TokenStream, generics: &Generics, errors: &mut Errors) {
+    let mut names: Vec<String> = generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .chain(generics.const_params().map(|p| p.ident.to_string()))
+        .collect();
+    names.push("Self".into());
+    if let Some(ident) = find_ident(limit, &names) {
+        errors.error_at(
+            ident.span(),
+            format_args!(
+                "the limit depends on `{ident}`, but one `#[limiter]` serves every \
+                 instantiation of the function, so its limit cannot depend on a generic \
+                 parameter; give each type a `static` `Limiter` and call `LIMITER.run(|| ..)` \
+                 in the body instead"
+            ),
         );
     }
+}
+
+/// The first identifier in `tokens` (groups included) named one of `names`.
+fn find_ident(tokens: &TokenStream, names: &[String]) -> Option<proc_macro2::Ident> {
+    tokens.clone().into_iter().find_map(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) if names.contains(&ident.to_string()) => Some(ident),
+        proc_macro2::TokenTree::Group(group) => find_ident(&group.stream(), names),
+        _ => None,
+    })
 }
 
 fn limiter_below_threaded(args: &LimiterArgs, errors: &mut Errors) {
