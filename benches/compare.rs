@@ -836,6 +836,53 @@ fn w5b_limiter_fn(cfg: &Config) -> Workload {
     )
 }
 
+/// W5 as a user's crate sees it: the loops live in `benches/user`, a plain
+/// library depending on `pymt`, with the permit and the guard also through
+/// `black_box` (as a user measuring it writes it).
+fn w5u_semaphore_user(cfg: &Config) -> Workload {
+    let n = cfg.sem_ops;
+    let mutex = Mutex::new(());
+    let limiter = pymt::Limiter::new(4);
+    interleave(
+        cfg,
+        "W5u",
+        "W5 from a user's crate: acquire + drop vs lock + unlock (per pair)",
+        Unit::Nanos,
+        vec![
+            contender("std Mutex lock + unlock (user crate)", Role::Floor, || {
+                per_op(pymt_bench_user::mutex_pairs(&mutex, n), n)
+            }),
+            contender(
+                "pymt Limiter acquire + drop (user crate)",
+                Role::Pymt,
+                || per_op(pymt_bench_user::limiter_pairs(&limiter, n), n),
+            ),
+        ],
+    )
+}
+
+/// W5b as a user's crate sees it: both fns are defined and called in
+/// `benches/user`.
+fn w5bu_limiter_fn_user(cfg: &Config) -> Workload {
+    let n = cfg.sem_ops;
+    interleave(
+        cfg,
+        "W5bu",
+        "W5b from a user's crate: #[limiter(4)] fn vs a fn holding a static Mutex (per call)",
+        Unit::Nanos,
+        vec![
+            contender(
+                "fn with a static std Mutex (user crate)",
+                Role::Floor,
+                || per_op(pymt_bench_user::mutex_fn_calls(n), n),
+            ),
+            contender("pymt #[limiter(4)] fn (user crate)", Role::Pymt, || {
+                per_op(pymt_bench_user::limiter_fn_calls(n), n)
+            }),
+        ],
+    )
+}
+
 /// One memory sample: the pool's workers are held by `plug` jobs, then `k`
 /// jobs returning a `u64` are submitted and their handles kept (all queued,
 /// none run); the peak of live heap bytes over those `k` submissions, divided
@@ -1278,6 +1325,16 @@ fn targets(workloads: &[Workload]) -> Vec<Target> {
             rel(workloads, "W5", "pymt", "std Mutex"),
             2.5,
         ),
+        ratio_target(
+            "the same from a user's crate ≤ 2.5x std Mutex",
+            rel(workloads, "W5u", "pymt", "std Mutex"),
+            2.5,
+        ),
+        ratio_target(
+            "`#[limiter(4)]` fn from a user's crate ≤ 2.5x a static-Mutex fn",
+            rel(workloads, "W5bu", "pymt", "fn with"),
+            2.5,
+        ),
         Target {
             what: "peak live heap per outstanding `Task<u64>` ≤ 96 B",
             measured: find(workloads, "W6").and_then(|w| w.median_of("pymt")),
@@ -1605,13 +1662,15 @@ fn main() {
         only.as_ref()
             .map_or(true, |ids| ids.iter().any(|i| i == id))
     };
-    let passes: [(&str, Pass); 10] = [
+    let passes: [(&str, Pass); 12] = [
         ("W1", w1_bare_thread),
         ("W2", w2_fire_and_forget),
         ("W3", w3_handle_throughput),
         ("W4", w4_round_trip),
         ("W5", w5_semaphore),
         ("W5B", w5b_limiter_fn),
+        ("W5U", w5u_semaphore_user),
+        ("W5BU", w5bu_limiter_fn_user),
         // Separate short pass: the only one in which the allocator counts.
         ("W6", w6_memory),
         ("W7", w7_priority),

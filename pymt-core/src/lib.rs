@@ -58,6 +58,10 @@ mod sync;
 
 pub use crate::daemon::join_daemons;
 pub use crate::error::{BuildError, SubmitError, TaskError};
+/// How many limiters' shared parts this OS thread reclaimed (loom models).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use crate::limiter::reclaimed as loom_limiters_reclaimed;
 pub use crate::limiter::{Limiter, Permit};
 pub use crate::pool::builder::PoolBuilder;
 pub use crate::pool::{Pool, PoolStats};

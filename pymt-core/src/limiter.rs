@@ -1,15 +1,27 @@
 //! `Limiter`: a counting semaphore whose waiters (blocked threads and
 //! deferred task launches) are served in one FIFO, so none starves and a
 //! released permit goes straight to the next waiter.
+//!
+//! # Representation
+//!
+//! A limiter's shared part (a [`Shared`]) is reached as `&'static`, so a
+//! [`Permit`] is one pointer that costs no reference count: the uncontended
+//! acquire and release are one compare-and-swap each on one word, which
+//! also counts the `Limiter` handles. When the last handle and the last
+//! permit are gone (the word reads 0, seen by exactly one thread: the one
+//! whose read-modify-write made it 0) the shared part goes to a free list,
+//! and the next limiter to need one takes it from there. Shared parts are
+//! thus recycled, never freed: a process keeps as many as it ever had
+//! limiters in use at once (about 50 bytes each), and needs no `unsafe`.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crate::sync::thread::{self, Thread};
-use crate::sync::{AtomicBool, AtomicUsize, Instant, Mutex, MutexGuard};
+use crate::sync::{AtomicBool, AtomicU64, Instant, Mutex, MutexGuard};
 
 /// A deferred launch: receives a permit, returns it if it could not use it.
 pub(crate) type WaitingLaunch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
@@ -24,34 +36,57 @@ enum Waiter {
     WaitingLaunch(WaitingLaunch),
 }
 
-/// Top bit of `Semaphore::state`: the waiter queue is not empty, so permits
-/// move through the lock (FIFO handoff) instead of the counter. While it is
-/// set the counter is 0: a release hands its permit to a waiter.
-const QUEUED: usize = 1 << (usize::BITS - 1);
+/// The most permits a limiter holds: the low half of the state word.
+const MAX_PERMITS: u64 = u32::MAX as u64;
+/// Permits held now (including one being handed to a waiter): low 32 bits.
+const HELD: u64 = MAX_PERMITS;
+/// One `Limiter` handle: bits 32..63 count them.
+const ONE_HANDLE: u64 = 1 << 32;
+/// Top bit: the waiter queue is not empty, so permits move through the lock
+/// (FIFO handoff) instead of the counter. While it is set every permit is
+/// held: a release hands its permit to a waiter.
+const QUEUED: u64 = 1 << 63;
+const HANDLES: u64 = !(HELD | QUEUED);
 
-struct Semaphore {
-    /// Free permits, plus the `QUEUED` bit. Uncontended acquire and release
-    /// are one compare-and-swap each, without the lock.
-    state: AtomicUsize,
-    /// Waiting threads and deferred launches, in arrival order.
+/// What the handles and permits of one limiter share.
+struct Shared {
+    /// Held permits, handles and the `QUEUED` bit. Uncontended acquire and
+    /// release are one compare-and-swap each, without the lock. 0 means
+    /// nothing refers to this `Shared` any more (see `reclaim`).
+    state: AtomicU64,
+    /// Waiting threads and deferred launches, in arrival order. Not empty
+    /// implies `QUEUED`.
     waiters: Mutex<VecDeque<Waiter>>,
 }
 
-impl Semaphore {
+impl Shared {
+    /// A shared part with one handle and no permit held: a recycled one if
+    /// any, else a new one that lives for the rest of the process.
+    fn claim() -> &'static Shared {
+        let shared = recycled().unwrap_or_else(|| {
+            Box::leak(Box::new(Shared {
+                state: AtomicU64::new(0),
+                waiters: Mutex::new(VecDeque::new()),
+            }))
+        });
+        // Nobody else refers to it: it was new, or its word read 0.
+        shared.state.store(ONE_HANDLE, Relaxed);
+        shared
+    }
+
     fn lock(&self) -> MutexGuard<'_, VecDeque<Waiter>> {
         self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes a free permit if nobody queues (the fast path).
-    fn try_take(&self) -> bool {
-        let mut state = self.state.load(Ordering::Acquire);
-        while state & QUEUED == 0 && state > 0 {
-            match self.state.compare_exchange_weak(
-                state,
-                state - 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+    #[inline]
+    fn try_take(&self, capacity: u64) -> bool {
+        let mut state = self.state.load(Relaxed);
+        while state & QUEUED == 0 && state & HELD < capacity {
+            match self
+                .state
+                .compare_exchange_weak(state, state + 1, AcqRel, Relaxed)
+            {
                 Ok(_) => return true,
                 Err(actual) => state = actual,
             }
@@ -61,45 +96,117 @@ impl Semaphore {
 
     /// With the queue locked: takes a free permit (true), or marks the queue
     /// non-empty so the caller may enqueue itself (false).
-    fn take_or_mark(&self) -> bool {
-        let mut state = self.state.load(Ordering::Acquire);
+    fn take_or_mark(&self, capacity: u64) -> bool {
+        let mut state = self.state.load(Acquire);
         loop {
             let next = match state {
                 s if s & QUEUED != 0 => return false,
-                0 => QUEUED,
-                s => s - 1,
+                s if s & HELD >= capacity => s | QUEUED,
+                s => s + 1,
             };
-            match self
-                .state
-                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return next != QUEUED,
+            match self.state.compare_exchange(state, next, AcqRel, Acquire) {
+                Ok(_) => return next & QUEUED == 0,
                 Err(actual) => state = actual,
             }
         }
     }
 
-    /// Returns a permit to the counter if nobody queues (the fast path).
-    fn try_put(&self) -> bool {
-        let mut state = self.state.load(Ordering::Acquire);
+    /// Returns a permit to the counter if nobody queues (the fast path);
+    /// the release that leaves nothing referring to `self` recycles it.
+    #[inline]
+    fn try_put(&'static self) -> bool {
+        let mut state = self.state.load(Relaxed);
         while state & QUEUED == 0 {
-            match self.state.compare_exchange_weak(
-                state,
-                state + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
+            match self
+                .state
+                .compare_exchange_weak(state, state - 1, AcqRel, Relaxed)
+            {
+                Ok(_) => {
+                    if state == 1 {
+                        self.reclaim();
+                    }
+                    return true;
+                }
                 Err(actual) => state = actual,
             }
         }
         false
     }
 
-    /// With the queue locked and found empty: clears the mark.
+    /// With the queue locked and found empty: clears the mark. (Whoever
+    /// calls it holds a permit or a handle, so the word stays above 0.)
     fn unmark(&self) {
-        self.state.fetch_and(!QUEUED, Ordering::AcqRel);
+        self.state.fetch_and(!QUEUED, AcqRel);
     }
+
+    /// One more `Limiter` handle.
+    fn add_handle(&self) {
+        let before = self.state.fetch_add(ONE_HANDLE, Relaxed);
+        // As `Arc` does: a billion clones are a leak in a loop, not a
+        // program; stop long before the count reaches the flag.
+        if (before & HANDLES) >= (HANDLES + ONE_HANDLE) / 2 {
+            std::process::abort();
+        }
+    }
+
+    /// A `Limiter` handle is gone; the last reference recycles `self`.
+    fn drop_handle(&'static self) {
+        if self.state.fetch_sub(ONE_HANDLE, AcqRel) == ONE_HANDLE {
+            self.reclaim();
+        }
+    }
+
+    /// Nothing refers to `self` any more (its word read 0 in the
+    /// read-modify-write that made it so, which exactly one thread does):
+    /// it goes to the free list.
+    #[cold]
+    #[inline(never)]
+    fn reclaim(&'static self) {
+        // No waiter queues (the word has no `QUEUED`): drop the ring's
+        // capacity, which a long queue may have grown.
+        *self.lock() = VecDeque::new();
+        recycle(self);
+    }
+}
+
+#[cfg(not(loom))]
+static FREE: std::sync::Mutex<Vec<&'static Shared>> = std::sync::Mutex::new(Vec::new());
+
+#[cfg(not(loom))]
+fn recycled() -> Option<&'static Shared> {
+    FREE.lock().unwrap_or_else(PoisonError::into_inner).pop()
+}
+
+#[cfg(not(loom))]
+fn recycle(shared: &'static Shared) {
+    FREE.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(shared);
+}
+
+// Under loom a `Shared` holds loom primitives, which belong to one
+// execution: never reused, only counted (per OS thread, and loom runs a
+// model's threads on one), so a model can check that exactly one thread
+// reclaims.
+#[cfg(loom)]
+std::thread_local!(static RECLAIMED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
+#[cfg(loom)]
+fn recycled() -> Option<&'static Shared> {
+    None
+}
+
+#[cfg(loom)]
+fn recycle(_shared: &'static Shared) {
+    RECLAIMED.with(|n| n.set(n.get() + 1));
+}
+
+/// Limiters' shared parts reclaimed so far on this OS thread (loom models
+/// only).
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn reclaimed() -> usize {
+    RECLAIMED.with(std::cell::Cell::get)
 }
 
 /// A counting semaphore, `Clone + Send + Sync`; clones share the permits.
@@ -120,15 +227,16 @@ impl Semaphore {
 /// ```
 pub struct Limiter {
     capacity: usize,
-    semaphore: OnceLock<Arc<Semaphore>>,
+    /// Made on first use (so `new` can be `const`); one handle of it.
+    shared: OnceLock<&'static Shared>,
 }
 
 impl Limiter {
     /// A limiter with `permits` permits.
     ///
-    /// A count above `isize::MAX` (`usize::MAX` is the natural "no limit")
-    /// is held as `isize::MAX` free permits, more than can ever be taken at
-    /// once; [`capacity`](Limiter::capacity) still reports the count given.
+    /// A count above `u32::MAX` (`usize::MAX` is the natural "no limit")
+    /// is held as `u32::MAX` permits, more than can ever be taken at once;
+    /// [`capacity`](Limiter::capacity) still reports the count given.
     ///
     /// # Panics
     ///
@@ -148,22 +256,34 @@ impl Limiter {
         assert!(permits > 0, "a Limiter needs at least one permit");
         Limiter {
             capacity: permits,
-            semaphore: OnceLock::new(),
+            shared: OnceLock::new(),
         }
     }
 
-    fn semaphore(&self) -> &Arc<Semaphore> {
-        self.semaphore.get_or_init(|| {
-            Arc::new(Semaphore {
-                // The counter's top bit is the `QUEUED` flag.
-                state: AtomicUsize::new(if self.capacity < QUEUED {
-                    self.capacity
-                } else {
-                    QUEUED - 1
-                }),
-                waiters: Mutex::new(VecDeque::new()),
-            })
-        })
+    #[inline]
+    fn shared(&self) -> &'static Shared {
+        match self.shared.get() {
+            Some(shared) => shared,
+            None => self.first_use(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_use(&self) -> &'static Shared {
+        // `get_or_init` runs one initialiser: exactly one handle is claimed.
+        self.shared.get_or_init(Shared::claim)
+    }
+
+    #[inline]
+    fn capacity_word(&self) -> u64 {
+        // A count above `u32::MAX` (`usize::MAX`: "no limit") is held as
+        // `u32::MAX`, more permits than can ever be taken at once.
+        if self.capacity as u64 > MAX_PERMITS {
+            MAX_PERMITS
+        } else {
+            self.capacity as u64
+        }
     }
 
     /// The number of permits.
@@ -185,7 +305,8 @@ impl Limiter {
     /// assert_eq!(l.available(), 1);
     /// ```
     pub fn available(&self) -> usize {
-        self.semaphore().state.load(Ordering::Acquire) & !QUEUED
+        let held = self.shared().state.load(Acquire) & HELD;
+        self.capacity - held as usize
     }
 
     /// Blocks until a permit is free, then holds it until the `Permit` drops.
@@ -198,7 +319,17 @@ impl Limiter {
     /// drop(p);
     /// assert_eq!(l.available(), 1);
     /// ```
+    #[inline]
     pub fn acquire(&self) -> Permit {
+        match self.try_acquire() {
+            Some(permit) => permit,
+            None => self.acquire_slow(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self) -> Permit {
         match self.acquire_until(None) {
             Some(permit) => permit,
             None => unreachable!("an unbounded acquire always gets a permit"),
@@ -214,11 +345,12 @@ impl Limiter {
     /// assert!(p.is_some());
     /// assert!(l.try_acquire().is_none());
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Option<Permit> {
-        let semaphore = self.semaphore();
-        semaphore
-            .try_take()
-            .then(|| Permit::new(Arc::clone(semaphore)))
+        let shared = self.shared();
+        shared
+            .try_take(self.capacity_word())
+            .then(|| Permit { shared })
     }
 
     /// Waits up to `timeout` for a permit.
@@ -238,34 +370,34 @@ impl Limiter {
         if let Some(permit) = self.try_acquire() {
             return Some(permit);
         }
-        let semaphore = self.semaphore();
+        let shared = self.shared();
         let waiter = Arc::new(ThreadWaiter {
             thread: thread::current(),
             granted: AtomicBool::new(false),
         });
         {
-            let mut waiters = semaphore.lock();
-            if semaphore.take_or_mark() {
-                return Some(Permit::new(Arc::clone(semaphore)));
+            let mut waiters = shared.lock();
+            if shared.take_or_mark(self.capacity_word()) {
+                return Some(Permit { shared });
             }
             waiters.push_back(Waiter::Thread(Arc::clone(&waiter)));
         }
-        if crate::deadline::park_until(deadline, || waiter.granted.load(Ordering::Acquire)) {
-            return Some(Permit::new(Arc::clone(semaphore)));
+        if crate::deadline::park_until(deadline, || waiter.granted.load(Acquire)) {
+            return Some(Permit { shared });
         }
         self.abandon(&waiter)
     }
 
     /// A timed-out waiter leaves the queue, unless a permit reached it first.
     fn abandon(&self, waiter: &Arc<ThreadWaiter>) -> Option<Permit> {
-        let semaphore = self.semaphore();
-        let mut waiters = semaphore.lock();
-        if waiter.granted.load(Ordering::Acquire) {
-            return Some(Permit::new(Arc::clone(semaphore)));
+        let shared = self.shared();
+        let mut waiters = shared.lock();
+        if waiter.granted.load(Acquire) {
+            return Some(Permit { shared });
         }
         waiters.retain(|w| !matches!(w, Waiter::Thread(t) if Arc::ptr_eq(t, waiter)));
         if waiters.is_empty() {
-            semaphore.unmark();
+            shared.unmark();
         }
         None
     }
@@ -286,19 +418,15 @@ impl Limiter {
     /// Queues `launch` behind the other waiters; it runs (on the releasing
     /// thread, or this one if a permit is free) once it gets a permit.
     pub(crate) fn launch_when_free(&self, launch: WaitingLaunch) {
-        let semaphore = self.semaphore();
-        let permit = if semaphore.try_take() {
-            Permit::new(Arc::clone(semaphore))
-        } else {
-            let mut waiters = semaphore.lock();
-            if semaphore.take_or_mark() {
-                Permit::new(Arc::clone(semaphore))
-            } else {
+        let shared = self.shared();
+        if !shared.try_take(self.capacity_word()) {
+            let mut waiters = shared.lock();
+            if !shared.take_or_mark(self.capacity_word()) {
                 waiters.push_back(Waiter::WaitingLaunch(launch));
                 return;
             }
-        };
-        if let Some(unused) = launch(permit) {
+        }
+        if let Some(unused) = launch(Permit { shared }) {
             drop(unused);
         }
     }
@@ -306,11 +434,19 @@ impl Limiter {
 
 impl Clone for Limiter {
     fn clone(&self) -> Self {
-        let semaphore = OnceLock::new();
-        let _ = semaphore.set(Arc::clone(self.semaphore()));
+        let shared = self.shared();
+        shared.add_handle();
         Limiter {
             capacity: self.capacity,
-            semaphore,
+            shared: OnceLock::from(shared),
+        }
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.get() {
+            shared.drop_handle();
         }
     }
 }
@@ -335,15 +471,8 @@ impl fmt::Debug for Limiter {
 /// ```
 #[must_use = "the permit is released as soon as it is dropped"]
 pub struct Permit {
-    semaphore: Option<Arc<Semaphore>>,
-}
-
-impl Permit {
-    fn new(semaphore: Arc<Semaphore>) -> Self {
-        Permit {
-            semaphore: Some(semaphore),
-        }
-    }
+    /// Counted in its word as held, which keeps it from being recycled.
+    shared: &'static Shared,
 }
 
 impl fmt::Debug for Permit {
@@ -353,25 +482,28 @@ impl fmt::Debug for Permit {
 }
 
 impl Drop for Permit {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(semaphore) = self.semaphore.take() {
-            release(semaphore);
+        if !self.shared.try_put() {
+            release(self.shared);
         }
     }
 }
 
-/// Hands the permit to the next waiter, or returns it to the pool. A
+/// Hands the permit to the next waiter, or returns it to the counter. A
 /// deferred launch that cannot use it hands it back and the next one gets it
 /// (a loop, not recursion, however many cancelled launches are queued).
-fn release(semaphore: Arc<Semaphore>) {
+#[cold]
+#[inline(never)]
+fn release(shared: &'static Shared) {
     loop {
-        if semaphore.try_put() {
+        if shared.try_put() {
             return;
         }
-        let mut waiters = semaphore.lock();
+        let mut waiters = shared.lock();
         let next = waiters.pop_front();
         if waiters.is_empty() {
-            semaphore.unmark();
+            shared.unmark();
         }
         match next {
             // The mark was stale (its waiter timed out): back to the counter.
@@ -381,18 +513,20 @@ fn release(semaphore: Arc<Semaphore>) {
             }
             Some(Waiter::Thread(waiter)) => {
                 // Granted under the lock, so a timing-out waiter sees it.
-                waiter.granted.store(true, Ordering::Release);
+                waiter
+                    .granted
+                    .store(true, std::sync::atomic::Ordering::Release);
                 drop(waiters);
                 waiter.thread.unpark();
                 return;
             }
             Some(Waiter::WaitingLaunch(launch)) => {
                 drop(waiters);
-                match launch(Permit::new(Arc::clone(&semaphore))) {
+                match launch(Permit { shared }) {
                     None => return,
-                    Some(mut unused) => {
-                        unused.semaphore = None;
-                    }
+                    // The same permit, still counted as held: passed on to
+                    // the next waiter by the next round, not released.
+                    Some(unused) => std::mem::forget(unused),
                 }
             }
         }

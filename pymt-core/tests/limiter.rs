@@ -282,3 +282,72 @@ fn debug_shows_capacity() {
     let p = l.acquire();
     assert!(!format!("{p:?}").is_empty());
 }
+
+// ===== the shared part's lifetime (recycled when nothing refers to it) =====
+
+#[test]
+fn a_permit_outlives_its_limiter() {
+    let limiter = Limiter::new(2);
+    let permit = limiter.acquire();
+    let clone = limiter.clone();
+    drop(limiter);
+    assert_eq!(clone.available(), 1);
+    drop(clone);
+    // The last reference is the permit: its release recycles the shared
+    // part, and a limiter made afterwards starts with every permit free.
+    drop(permit);
+    for _ in 0..4 {
+        let fresh = Limiter::new(3);
+        assert_eq!(fresh.available(), 3);
+        let held = [fresh.acquire(), fresh.acquire()];
+        assert_eq!(fresh.available(), 1);
+        drop(held);
+    }
+}
+
+#[test]
+fn recycled_limiters_do_not_share_permits() {
+    // Churn: limiters made and dropped from several threads, each checking
+    // that its permits are its own while the others' come and go.
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(|| {
+                for round in 0..2_000 {
+                    let limiter = Limiter::new(1 + round % 3);
+                    let permit = limiter.acquire();
+                    assert_eq!(limiter.available(), round % 3);
+                    let other = limiter.clone();
+                    drop(limiter);
+                    let mover = thread::spawn(move || drop(permit));
+                    mover.join().unwrap();
+                    assert_eq!(other.available(), 1 + round % 3);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn a_limiter_never_used_costs_nothing_to_drop() {
+    let limiter = Limiter::new(5);
+    assert_eq!(limiter.capacity(), 5);
+    drop(limiter);
+}
+
+/// `usize::MAX` is the natural "no limit": held as `u32::MAX` permits, it
+/// never blocks (it used to hang the first caller).
+#[test]
+fn a_count_above_u32_max_is_no_limit() {
+    for count in [usize::MAX, u32::MAX as usize, (u32::MAX as usize).saturating_add(1)] {
+        let limiter = Limiter::new(count);
+        assert_eq!(limiter.capacity(), count);
+        let held: Vec<_> = (0..100).map(|_| limiter.try_acquire()).collect();
+        assert!(held.iter().all(Option::is_some), "count {count}");
+        assert!(limiter.acquire_timeout(std::time::Duration::ZERO).is_some());
+        drop(held);
+        assert!(limiter.available() >= 100);
+    }
+}

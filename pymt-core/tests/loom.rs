@@ -1,6 +1,7 @@
 //! `loom` models of the races pymt's guarantees rest on: the task state
 //! machine (complete vs cancel vs wait, listeners, permits), the limiter
-//! (acquire, release, timeout, FIFO handoff), the handoff from a submitter
+//! (acquire, release, timeout, FIFO handoff, the last handle and the last
+//! permit racing to recycle its shared part), the handoff from a submitter
 //! to an idle worker (through the lock-free lane, and through the ranked
 //! queue with its wake token), the order of a ranked and a plain
 //! submission racing a live worker, and around it a nested wait, a submit
@@ -351,6 +352,60 @@ fn limiter_fifo_handoff() {
         assert_eq!(first.join(), Ok(()));
         assert_eq!(limiter.available(), 1);
     });
+}
+
+/// The last `Limiter` handle and the last permit go on two threads. The
+/// permit is one pointer without a reference count: the word that counts
+/// held permits also counts handles, and the one read-modify-write that
+/// takes it to 0 recycles the shared part. Exactly one thread does (never
+/// both: a part on the free list twice would be given to two limiters;
+/// never neither: a leak), and a permit released after its limiter is gone
+/// still finds it.
+#[test]
+fn limiter_last_handle_vs_last_permit() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let before = pymt::loom_limiters_reclaimed();
+        let limiter = Limiter::new(1);
+        let permit = limiter.acquire();
+        let permit_gone = Arc::new(AtomicBool::new(false));
+        let limiter_gone = Arc::new(AtomicBool::new(false));
+        // Each side notes whether the other was gone before it started: if
+        // so, its own drop is the last reference.
+        let releaser = {
+            let (mine, other) = (Arc::clone(&permit_gone), Arc::clone(&limiter_gone));
+            let seen = seen.clone();
+            thread::spawn(move || {
+                let last = other.load(SeqCst);
+                drop(permit);
+                mine.store(true, SeqCst);
+                if last {
+                    seen.saw("the permit went last");
+                }
+            })
+        };
+        let dropper = {
+            let (mine, other) = (Arc::clone(&limiter_gone), Arc::clone(&permit_gone));
+            let seen = seen.clone();
+            thread::spawn(move || {
+                let last = other.load(SeqCst);
+                drop(limiter);
+                mine.store(true, SeqCst);
+                if last {
+                    seen.saw("the limiter went last");
+                }
+            })
+        };
+        releaser.join().unwrap();
+        dropper.join().unwrap();
+        assert_eq!(
+            pymt::loom_limiters_reclaimed() - before,
+            1,
+            "the shared part was recycled twice or never"
+        );
+    });
+    coverage.assert_saw(&["the limiter went last", "the permit went last"]);
 }
 
 // ===== queue handoff to an idle worker =====

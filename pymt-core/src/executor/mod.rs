@@ -69,7 +69,17 @@ struct State {
     /// `drain` calls in progress: outside submissions wait.
     draining: usize,
     next_thread: usize,
+    /// Each running worker's own count of the jobs it completed (see
+    /// `Tally`); a worker's count moves into `Totals::completed` as it exits.
+    tallies: Vec<Arc<Tally>>,
 }
+
+/// Jobs one worker completed: written only by that worker, with a plain
+/// load and store on a line of its own (no read-modify-write shared with
+/// the other workers), and summed with `Totals::completed` under the lock
+/// when read. The worker's next SeqCst read-modify-write of the counts
+/// publishes it, so whoever saw the pool settle sees it too.
+pub(crate) type Tally = Padded<AtomicUsize>;
 
 /// Counters read by `stats()` without the lock.
 #[derive(Default)]
@@ -116,6 +126,7 @@ impl Executor {
                 lifecycle: Lifecycle::Open,
                 draining: 0,
                 next_thread: 0,
+                tallies: Vec::new(),
             }),
             config,
             queue: Queue::new(),
@@ -165,13 +176,17 @@ impl Executor {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let workers = self.lock().workers;
+        let (workers, tallied) = {
+            let st = self.lock();
+            let tallied: usize = st.tallies.iter().map(|t| t.load(Relaxed)).sum();
+            (st.workers, tallied + self.totals.completed.load(Relaxed))
+        };
         let now = self.occupancy();
         Snapshot {
             workers,
             active: now.active,
             queued: now.queued,
-            completed: self.totals.completed.load(Relaxed),
+            completed: tallied,
             panicked: self.totals.panicked.load(Relaxed),
             cancelled: self.totals.cancelled.load(Relaxed),
         }

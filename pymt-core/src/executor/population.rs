@@ -20,11 +20,11 @@
 //! dedicated `Worker` never compensates: its tasks run on its one thread,
 //! so a timed wait there on one of its queued tasks can only time out.
 
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 
 use super::config::Compensation;
-use super::{Executor, Lifecycle, State};
+use super::{Executor, Lifecycle, State, Tally};
 
 /// At most this many workers beyond `max_workers` compensate for blocked
 /// ones (as Java's `ForkJoinPool` bounds its compensation threads): past it,
@@ -112,8 +112,20 @@ impl Executor {
     }
 
     /// A worker reached its loop.
-    pub(super) fn worker_started(&self) {
-        self.lock().starting -= 1;
+    pub(super) fn worker_started(&self, tally: &Arc<Tally>) {
+        let mut st = self.lock();
+        st.starting -= 1;
+        st.tallies.push(Arc::clone(tally));
+    }
+
+    /// An exiting worker's tally joins the totals (under the lock, so a
+    /// snapshot counts it exactly once).
+    pub(super) fn retire_tally(&self, tally: &Arc<Tally>) {
+        let mut st = self.lock();
+        self.totals
+            .completed
+            .fetch_add(tally.load(Relaxed), Relaxed);
+        st.tallies.retain(|t| !Arc::ptr_eq(t, tally));
     }
 
     /// Exits if the executor has more workers than its maximum.

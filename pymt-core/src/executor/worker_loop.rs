@@ -8,12 +8,12 @@
 //! every count it was in and a replacement starts if work is left, so no
 //! failure leaves a counted but dead worker.
 
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::queue::{Entry, Job, Popped};
-use super::{current, Executor, Lifecycle};
+use super::{current, Executor, Lifecycle, Tally};
 use crate::error::TaskError;
 use crate::sync;
 use crate::task::context;
@@ -38,17 +38,21 @@ struct WorkerLoop<'a> {
     streak: bool,
     /// Left through the normal exit path (the guard has nothing to do).
     exited: bool,
+    /// Jobs this worker completed (see `Tally`).
+    tally: Arc<Tally>,
 }
 
 impl Executor {
     pub(super) fn run_worker(self: Arc<Self>) {
         current::set(Some(Arc::clone(&self)));
-        self.worker_started();
+        let tally = Arc::new(Tally::default());
+        self.worker_started(&tally);
         let mut worker = WorkerLoop {
             executor: &self,
             idle: false,
             streak: false,
             exited: false,
+            tally,
         };
         while let Flow::Continue = worker.round() {}
         worker.exit();
@@ -214,15 +218,16 @@ impl WorkerLoop<'_> {
     fn run_job(&self, job: Job) {
         let executor = self.executor;
         match context::run_job(|| unwind::catch(|| job.call())) {
-            Ok(()) => executor.totals.completed.fetch_add(1, SeqCst),
+            // Only this worker writes its tally: no read-modify-write.
+            Ok(()) => self.tally.store(self.tally.load(Relaxed) + 1, Relaxed),
             Err(message) => {
                 report_error!(
                     "pymt: a job executed on pool '{}' panicked: {message}",
                     executor.config.name
                 );
-                executor.totals.panicked.fetch_add(1, SeqCst)
+                executor.totals.panicked.fetch_add(1, SeqCst);
             }
-        };
+        }
     }
 
     /// The worker found nothing to run: it counts itself idle, then ends
@@ -253,6 +258,7 @@ impl WorkerLoop<'_> {
         self.leave_idle();
         self.end_streak();
         self.exited = true;
+        self.executor.retire_tally(&self.tally);
         if self.executor.abandoned() {
             self.executor.end_orphans();
         }
@@ -283,6 +289,7 @@ impl Drop for WorkerLoop<'_> {
             let mut st = executor.lock();
             executor.leave(&mut st);
             drop(st);
+            executor.retire_tally(&self.tally);
             if executor.queued() > 0 {
                 executor.grow();
             }
