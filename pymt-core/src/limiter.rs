@@ -11,8 +11,9 @@ use std::time::Duration;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{AtomicBool, AtomicUsize, Instant, Mutex, MutexGuard};
 
-/// A deferred launch: receives a permit, returns it if it could not use it.
-pub(crate) type WaitingLaunch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
+/// A deferred launch (the waiting task's cell itself, not a boxed closure):
+/// `start` receives a permit and returns it if it could not use it.
+use crate::task::launch::WaitingLaunch;
 
 struct ThreadWaiter {
     thread: Thread,
@@ -290,7 +291,7 @@ impl Limiter {
                 return;
             }
         };
-        if let Some(unused) = launch(permit) {
+        if let Some(unused) = launch.start(permit) {
             drop(unused);
         }
     }
@@ -380,7 +381,7 @@ fn release(semaphore: Arc<Semaphore>) {
             }
             Some(Waiter::WaitingLaunch(launch)) => {
                 drop(waiters);
-                match launch(Permit::new(Arc::clone(&semaphore))) {
+                match launch.start(Permit::new(Arc::clone(&semaphore))) {
                     None => return,
                     Some(mut unused) => {
                         unused.semaphore = None;
