@@ -88,9 +88,9 @@ pub(crate) fn task_output(output: &ReturnType, rt: &TokenStream) -> ReturnType {
 // Output:
 //     fn resize(img: Image) -> Image {
 //         let __pymt_permit = {
-//             static __PYMT_LIMITER: ::pymt::__private::LimiterSlot =
-//                 ::pymt::__private::LimiterSlot::new();
-//             __PYMT_LIMITER.get(|| ::pymt::__private::limiter_of(&2usize))
+//             static __PYMT_LIMITER: ::pymt::__private::Limiter =
+//                 ::pymt::__private::count_limiter(2usize);
+//             &__PYMT_LIMITER
 //         }
 //         .acquire();
 //         body
@@ -108,6 +108,9 @@ fn limited_fn(mut func: ItemFn, limiter: &LimitSource, rt: &TokenStream) -> Item
 }
 
 /// An expression of type `&'static Limiter`, resolved once per function.
+/// A literal count is one `static Limiter` (a count it cannot hold fails
+/// the static's evaluation: a compile error); a path is resolved on first
+/// call, by its type.
 ///
 /// The static sits in a block of its own, so that several expansions in one
 /// function never clash and the user's body cannot see it.
@@ -115,7 +118,12 @@ fn limiter_ref(limiter: &LimitSource, rt: &TokenStream) -> TokenStream {
     let source = match limiter {
         LimitSource::Count(count) => {
             let lit = usize_literal(*count, true);
-            quote!(&#lit)
+            return quote! {
+                {
+                    static __PYMT_LIMITER: #rt::Limiter = #rt::count_limiter(#lit);
+                    &__PYMT_LIMITER
+                }
+            };
         }
         LimitSource::Path(path) => quote!(&#path),
     };
