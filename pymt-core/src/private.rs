@@ -62,7 +62,9 @@ impl fmt::Debug for PoolSlot {
     }
 }
 
-/// The limiter of one `#[limiter(..)]` function, resolved on first call.
+/// The limiter of one `#[limiter(PATH)]` function (a `const` count or a
+/// `static` limiter), resolved on first call. A literal count needs no slot:
+/// see [`count_limiter`].
 #[derive(Debug)]
 pub struct LimiterSlot(OnceLock<&'static Limiter>);
 
