@@ -52,6 +52,20 @@ fn daemon_worker_lives_across_calls_and_restarts_after_join_daemons() {
     assert_ne!(third, first);
     let (_, fourth, _) = log_line("d".into()).join().unwrap();
     assert_eq!(third, fourth);
+
+    // And again: each join retires the worker, each next call starts one.
+    let mut seen = vec![first, third];
+    for round in 0..4 {
+        assert!(pymt::join_daemons(TIMEOUT));
+        let (_, worker, _) = log_line(format!("round {round}")).join().unwrap();
+        assert!(!seen.contains(&worker), "round {round}: a fresh worker");
+        let (_, again, _) = log_line("again".into()).join().unwrap();
+        assert_eq!(
+            worker, again,
+            "round {round}: the same worker serves the next call"
+        );
+        seen.push(worker);
+    }
 }
 
 #[test]

@@ -192,16 +192,17 @@ fn on_rejoined(i: u64) -> u64 {
     i
 }
 
-/// The slot caches the first pool lock-free and later ones apart from it:
+/// The slot reads its newest pool lock-free, one generation per join:
 /// every round after a join must land on one fresh pool, whichever thread
-/// calls first, and no call may hit the closed one.
+/// calls first, and no call may hit the closed one. Five rounds cross the
+/// slot's generation segments (1, 2, then 4 places).
 #[test]
 fn calls_after_each_join_land_on_one_fresh_pool() {
     const THREADS: usize = 4;
     const CALLS: u64 = 25;
     let _serial = serial();
     let mut previous: Option<Pool> = None;
-    for round in 0..3 {
+    for round in 0..5 {
         let start = std::sync::Barrier::new(THREADS);
         let sums: Vec<u64> = thread::scope(|s| {
             let callers: Vec<_> = (0..THREADS)

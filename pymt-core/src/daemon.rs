@@ -1,21 +1,23 @@
 //! Daemon workers behind `#[threaded(daemon)]`, and `join_daemons`.
 
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::generations::Generations;
 use crate::task::launch::Target;
 use crate::worker::Worker;
 
-/// Every daemon slot that ever started a worker.
+/// Every daemon slot whose worker was started since the last `join_daemons`.
 static DAEMONS: Mutex<Vec<&'static DaemonSlot>> = Mutex::new(Vec::new());
 
 /// The long-lived worker of one `#[threaded(daemon)]` function, started on
 /// first call.
 #[doc(hidden)]
-#[derive(Debug)]
 pub struct DaemonSlot {
     name: &'static str,
-    worker: RwLock<Option<Worker>>,
+    /// The worker, replaced once joined; a joined worker is kept (without
+    /// its thread), so a call reads the slot without a lock.
+    workers: Generations<Worker>,
 }
 
 impl DaemonSlot {
@@ -23,43 +25,42 @@ impl DaemonSlot {
     pub const fn new(name: &'static str) -> Self {
         DaemonSlot {
             name,
-            worker: RwLock::new(None),
+            workers: Generations::new(),
         }
     }
 
-    /// Where the next call runs. The per-call check is one atomic load
-    /// (the worker's closed flag), under a read lock that `join_daemons`
-    /// needs in order to take the worker out.
-    pub(crate) fn target(&'static self) -> Target {
-        if let Some(worker) = &*self.worker.read().unwrap_or_else(PoisonError::into_inner) {
-            if worker.accepts_work() {
-                return worker.target();
-            }
+    /// Where the next call runs. The per-call check is a few atomic loads
+    /// (the slot's newest worker and its closed flag), without a lock.
+    #[inline]
+    pub(crate) fn target(&'static self) -> Target<'static> {
+        let mut started = false;
+        let worker = self.workers.get(Worker::accepts_work, || {
+            started = true;
+            Worker::builder().name(self.name).build()
+        });
+        if started {
+            self.register();
         }
-        let mut slot = self.worker.write().unwrap_or_else(PoisonError::into_inner);
-        match &*slot {
-            Some(worker) if worker.accepts_work() => worker.target(),
-            _ => {
-                let worker = Worker::builder().name(self.name).build();
-                let target = worker.target();
-                let fresh = slot.replace(worker).is_none();
-                drop(slot);
-                if fresh {
-                    DAEMONS
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(self);
-                }
-                target
-            }
-        }
+        worker.target()
     }
 
-    fn take(&self) -> Option<Worker> {
-        self.worker
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+    /// Listed after its worker is published: a `join_daemons` running
+    /// meanwhile may miss the new worker (as it would a call made just
+    /// after it), and the next one joins it.
+    #[cold]
+    fn register(&'static self) {
+        let mut daemons = DAEMONS.lock().unwrap_or_else(PoisonError::into_inner);
+        if !daemons.iter().any(|slot| std::ptr::eq(*slot, self)) {
+            daemons.push(self);
+        }
+    }
+}
+
+impl std::fmt::Debug for DaemonSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonSlot")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -80,7 +81,7 @@ pub fn join_daemons(timeout: Duration) -> bool {
         std::mem::take(&mut *DAEMONS.lock().unwrap_or_else(PoisonError::into_inner));
     let mut all_done = true;
     for slot in slots {
-        if let Some(worker) = slot.take() {
+        if let Some(worker) = slot.workers.newest() {
             all_done &= worker.join(crate::deadline::left(deadline));
         }
     }

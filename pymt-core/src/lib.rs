@@ -37,6 +37,7 @@ mod daemon;
 mod deadline;
 mod error;
 mod executor;
+mod generations;
 mod limiter;
 mod pool;
 mod task;

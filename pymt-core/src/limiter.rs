@@ -23,8 +23,9 @@ use std::time::Duration;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{AtomicBool, AtomicU64, Instant, Mutex, MutexGuard};
 
-/// A deferred launch: receives a permit, returns it if it could not use it.
-pub(crate) type WaitingLaunch = Box<dyn FnOnce(Permit) -> Option<Permit> + Send>;
+/// A deferred launch (the waiting task's cell itself, not a boxed closure):
+/// `start` receives a permit and returns it if it could not use it.
+use crate::task::launch::WaitingLaunch;
 
 struct ThreadWaiter {
     thread: Thread,
@@ -426,7 +427,7 @@ impl Limiter {
                 return;
             }
         }
-        if let Some(unused) = launch(Permit { shared }) {
+        if let Some(unused) = launch.start(Permit { shared }) {
             drop(unused);
         }
     }
@@ -522,7 +523,7 @@ fn release(shared: &'static Shared) {
             }
             Some(Waiter::WaitingLaunch(launch)) => {
                 drop(waiters);
-                match launch(Permit { shared }) {
+                match launch.start(Permit { shared }) {
                     None => return,
                     // The same permit, still counted as held: passed on to
                     // the next waiter by the next round, not released.

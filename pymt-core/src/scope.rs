@@ -33,6 +33,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::TaskError;
+use crate::executor::Executor;
 use crate::limiter::Permit;
 use crate::task::cell::{Cell, Completion, Run, TaskCell};
 use crate::task::header::Header;
@@ -43,12 +44,12 @@ use crate::task::{handle, Task};
 use crate::unwind;
 
 /// Runs `f` with a scope on `target`; see [`Pool::scope`](crate::Pool::scope).
-pub(crate) fn run<'env, F, R>(target: Target, f: F) -> R
+pub(crate) fn run<'env, F, R>(target: Target<'_>, f: F) -> R
 where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
 {
     let scope = Scope {
-        target,
+        executor: target.executor().map(Arc::clone),
         members: Mutex::new(Vec::new()),
         scope: PhantomData,
         env: PhantomData,
@@ -74,7 +75,8 @@ where
 /// assert_eq!(n, Ok(5));
 /// ```
 pub struct Scope<'scope, 'env: 'scope> {
-    target: Target,
+    /// Where the tasks run (none: a thread each).
+    executor: Option<Arc<Executor>>,
     /// Every task submitted here (lifetime-erased, see the module docs).
     members: Mutex<Vec<Arc<dyn Run>>>,
     // Invariant in both lifetimes, as `std::thread::Scope`.
@@ -121,9 +123,9 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let header = Header::new(None, priority, Start::Queued, self.target.executor());
+        let header = Header::new(priority, Start::Queued, self.executor.clone());
         let cell: Arc<ScopedCell<'scope, T, F>> = Arc::new(ScopedCell {
-            cell: Cell::unshared(header, f),
+            cell: Cell::unshared(header, (), (), f),
             scope: PhantomData,
         });
         let short: Arc<dyn TaskCell<T> + 'scope> = cell;
@@ -141,7 +143,7 @@ impl<'scope> Scope<'scope, '_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&run));
-        launch::dispatch(TaskRef::new(run), &self.target);
+        launch::dispatch(TaskRef::new(run), Target::of(self.executor.as_ref()));
         ScopedTask {
             task,
             scope: PhantomData,
@@ -189,6 +191,10 @@ struct ScopedCell<'scope, T, F> {
 impl<T: Send, F: FnOnce() -> T + Send> Run for ScopedCell<'_, T, F> {
     fn header(&self) -> &Header {
         self.cell.header()
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.cell.name()
     }
 
     fn run_started(&self) {

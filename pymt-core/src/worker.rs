@@ -145,7 +145,7 @@ impl Worker {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        launch::launch(Spec::new(priority), &self.target(), f)
+        launch::launch(Spec::new(priority), self.target(), f)
     }
 
     /// Runs `f` on the worker at priority 0 without a handle; see
@@ -171,8 +171,8 @@ impl Worker {
         crate::pool::execute_on(&self.executor, f)
     }
 
-    pub(crate) fn target(&self) -> Target {
-        Target::Executor(Arc::clone(&self.executor))
+    pub(crate) fn target(&self) -> Target<'_> {
+        Target::Executor(&self.executor)
     }
 
     /// Returns at once: the running task finishes, queued ones are

@@ -14,6 +14,7 @@ use crate::executor::queue::{Entry, Job};
 use crate::executor::{Admission, Executor, Refusal, RunningTasks};
 use crate::scope::Scope;
 use crate::task::launch::{self, Spec, Target};
+use crate::task::options::Options;
 use crate::task::Task;
 use crate::wait::AsCompleted;
 
@@ -117,8 +118,8 @@ impl Pool {
     }
 
     #[inline]
-    pub(crate) fn target(&self) -> Target {
-        Target::Executor(Arc::clone(self.executor()))
+    pub(crate) fn target(&self) -> Target<'_> {
+        Target::Executor(self.executor())
     }
 
     /// True once the pool stopped accepting work (joined, shut down).
@@ -167,7 +168,7 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        launch::launch(Spec::new(priority), &self.target(), f)
+        launch::launch(Spec::new(priority), self.target(), f)
     }
 
     /// Queues `f` without ever blocking.
@@ -215,14 +216,15 @@ impl Pool {
         self.try_submit_spec(Spec::new(priority), f)
     }
 
-    pub(crate) fn try_submit_spec<T, F>(
+    pub(crate) fn try_submit_spec<T, F, O>(
         &self,
-        spec: Spec<T>,
+        spec: Spec<T, O>,
         f: F,
     ) -> Result<Task<T>, SubmitError<F>>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
+        O: Options<T> + 'static,
     {
         launch::try_submit(spec, self.executor(), f)
     }

@@ -1,5 +1,5 @@
-//! The one allocation per task: its header and, under one lock, its slot
-//! (stage and extras). The completion protocol is in `completion.rs`, the
+//! The one allocation per task: its header, its options, and under one
+//! lock its slot (stage, permit slot and extras). The completion protocol is in `completion.rs`, the
 //! waiting policy in `waiting.rs`.
 //!
 //! Queues see a cell as `Arc<dyn Run>` (wrapped in a [`TaskRef`]), handles
@@ -17,6 +17,7 @@ use super::context;
 use super::header::Header;
 use super::listener::Listener;
 use super::locked::Locked;
+use super::options::Options;
 use super::waiting::backoff_until;
 use crate::error::TaskError;
 use crate::limiter::Permit;
@@ -86,10 +87,10 @@ impl<T> dyn Completion<T> + '_ {
     }
 }
 
-pub(super) fn report_unread_panic(header: &Header, message: &str) {
+pub(super) fn report_unread_panic(header: &Header, name: Option<&str>, message: &str) {
     report_error!(
         "pymt: {} panicked and every handle was dropped without reading the failure: {message}",
-        header.describe()
+        header.describe(name)
     );
 }
 
@@ -97,6 +98,12 @@ pub(super) fn report_unread_panic(header: &Header, message: &str) {
 /// reach it only through [`TaskRef`](super::task_ref::TaskRef).
 pub(crate) trait Run: Send + Sync {
     fn header(&self) -> &Header;
+    /// The name given at launch, if any (one of the task's options).
+    fn name(&self) -> Option<&str>;
+    /// "task#3 'name' in pool 'p'", for log lines.
+    fn describe(&self) -> String {
+        self.header().describe(self.name())
+    }
     /// Runs the body of a task this thread started (`try_start` won).
     fn run_started(&self);
     /// Ends a task claimed by `try_claim_pending` without running it.
@@ -119,13 +126,15 @@ pub(crate) trait TaskCell<T>: Run {
     fn into_run(self: Arc<Self>) -> Arc<dyn Run>;
 }
 
-/// The one allocation per task.
-pub(crate) struct Cell<T, F> {
+/// The one allocation per task. `O` is what the task was given at launch
+/// (`options.rs`): nothing for most tasks, so it adds nothing to the cell.
+pub(crate) struct Cell<T, F, O: Options<T> = ()> {
     header: Header,
-    slot: Mutex<Locked<T, F>>,
+    options: O,
+    slot: Mutex<Locked<T, F, O::Permit>>,
 }
 
-impl<T, F> Cell<T, F> {
+impl<T, F, O: Options<T>> Cell<T, F, O> {
     pub(super) fn address(&self) -> usize {
         &self.header as *const Header as usize
     }
@@ -134,14 +143,18 @@ impl<T, F> Cell<T, F> {
         &self.header
     }
 
-    pub(super) fn lock_raw(&self) -> MutexGuard<'_, Locked<T, F>> {
+    pub(crate) fn options(&self) -> &O {
+        &self.options
+    }
+
+    pub(super) fn lock_raw(&self) -> MutexGuard<'_, Locked<T, F, O::Permit>> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Locks for reading or waiting; refuses (with a panic that the
     /// callback runner contains) when called from this task's own callback.
     #[track_caller]
-    fn lock(&self) -> MutexGuard<'_, Locked<T, F>> {
+    fn lock(&self) -> MutexGuard<'_, Locked<T, F, O::Permit>> {
         if IN_CALLBACK.with(StdCell::get) == self.address() {
             panic!("pymt: a task's on_done callback cannot wait on or read that same task; use the result passed to the callback");
         }
@@ -149,20 +162,35 @@ impl<T, F> Cell<T, F> {
     }
 }
 
+#[cfg(test)]
 impl<T, F> Cell<T, F>
 where
     T: Send,
     F: FnOnce() -> T + Send,
 {
+    /// A cell without options.
     pub(crate) fn new(header: Header, job: F) -> Arc<Self> {
-        Arc::new(Cell::unshared(header, job))
+        Arc::new(Cell::unshared(header, (), (), job))
+    }
+}
+
+impl<T, F, O> Cell<T, F, O>
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+    O: Options<T>,
+{
+    /// A cell with `options`, holding `permit` (if its options have room).
+    pub(crate) fn with(header: Header, options: O, permit: O::Permit, job: F) -> Arc<Self> {
+        Arc::new(Cell::unshared(header, options, permit, job))
     }
 
     /// The cell by value, for wrappers (scoped tasks) that allocate it.
-    pub(crate) fn unshared(header: Header, job: F) -> Self {
+    pub(crate) fn unshared(header: Header, options: O, permit: O::Permit, job: F) -> Self {
         Cell {
             header,
-            slot: Mutex::new(Locked::new(job)),
+            options,
+            slot: Mutex::new(Locked::new(job, permit)),
         }
     }
 
@@ -184,7 +212,11 @@ where
     /// value is lent to it (readers on other threads wait until it comes
     /// back). Callbacks registered meanwhile (by it, or by other threads)
     /// run next, here.
-    fn call_late<'a>(&'a self, listener: Listener<T>, mut slot: MutexGuard<'a, Locked<T, F>>) {
+    fn call_late<'a>(
+        &'a self,
+        listener: Listener<T>,
+        mut slot: MutexGuard<'a, Locked<T, F, O::Permit>>,
+    ) {
         let mut pending = vec![listener];
         while !pending.is_empty() {
             let Some(result) = slot.stage.lend() else {
@@ -213,10 +245,11 @@ where
     }
 }
 
-impl<T, F> Completion<T> for Cell<T, F>
+impl<T, F, O> Completion<T> for Cell<T, F, O>
 where
     T: Send,
     F: FnOnce() -> T + Send,
+    O: Options<T>,
 {
     fn wait(&self, deadline: Option<Instant>) -> bool {
         let header = &self.header;
@@ -226,7 +259,7 @@ where
         if deadline.is_none() && context::is_running(header) {
             panic!(
                 "pymt: a task cannot wait on itself: {} would never finish",
-                header.describe()
+                header.describe(self.options.name())
             );
         }
         let slot = self.lock();
@@ -316,18 +349,23 @@ where
     fn last_handle_dropped(&self) {
         let message = self.lock_raw().stage.claim_unread_panic();
         if let Some(message) = message {
-            report_unread_panic(&self.header, &message);
+            report_unread_panic(&self.header, self.options.name(), &message);
         }
     }
 }
 
-impl<T, F> Run for Cell<T, F>
+impl<T, F, O> Run for Cell<T, F, O>
 where
     T: Send,
     F: FnOnce() -> T + Send,
+    O: Options<T>,
 {
     fn header(&self) -> &Header {
         &self.header
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.options.name()
     }
 
     fn run_started(&self) {
@@ -350,7 +388,7 @@ where
         if !slot.stage.accepts_permit() {
             return Some(permit);
         }
-        slot.extras().permit = Some(permit);
+        slot.put_permit(permit);
         None
     }
 
@@ -370,10 +408,11 @@ where
     }
 }
 
-impl<T, F> TaskCell<T> for Cell<T, F>
+impl<T, F, O> TaskCell<T> for Cell<T, F, O>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
+    O: Options<T> + 'static,
 {
     fn completion(&self) -> &dyn Completion<T> {
         self
@@ -395,7 +434,7 @@ mod test {
     #[test]
     fn a_u64_task_fits_its_memory_budget() {
         let value = 7_u64;
-        let cell = Cell::new(Header::new(None, 0, Start::Queued, None), move || value);
-        assert_eq!(std::mem::size_of_val(&*cell), 72);
+        let cell = Cell::new(Header::new(0, Start::Queued, None), move || value);
+        assert_eq!(std::mem::size_of_val(&*cell), 64);
     }
 }

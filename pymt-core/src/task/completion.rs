@@ -2,9 +2,10 @@
 //!
 //! Its phases, in this order:
 //!
-//! 1. **Callbacks.** `on_done` callbacks and the attribute's hooks run on
-//!    the finishing thread, without the task's lock, borrowing the result.
-//!    A callback may register more; they run too (the loop below).
+//! 1. **Callbacks.** The attribute's hooks (inline in the cell's options),
+//!    then `on_done` callbacks, run on the finishing thread, without the
+//!    task's lock, borrowing the result. A callback may register more; they
+//!    run too (the loop below).
 //! 2. **Release.** The stage closes to permits (a permit arriving later is
 //!    refused) and a permit the task held is released. Releasing may launch
 //!    the limiter's next waiting task: that launch never blocks and never
@@ -22,6 +23,7 @@ use std::task::Waker;
 
 use super::cell::{CallbackScope, Cell};
 use super::listener::Listener;
+use super::options::Options;
 use super::stage::{Read, Stage};
 use super::state::Outcome;
 use crate::error::TaskError;
@@ -45,11 +47,12 @@ struct Wakes<T> {
     unread_panic: Option<String>,
 }
 
-impl<T: Send, F> Cell<T, F> {
-    /// Ends the task with `result`, through the phases above.
+impl<T: Send, F, O: Options<T>> Cell<T, F, O> {
+    /// Ends the task with `result`, through the phases above. Called once
+    /// per task (by the thread that claimed it), so the hooks run once.
     pub(super) fn complete(&self, mut result: Result<T, TaskError>) {
         let outcome = Outcome::of(&result);
-        let mut read = Read::No;
+        let mut read = self.run_hooks(&result, outcome);
         loop {
             if self.run_callbacks(&result, outcome) == Read::Yes {
                 read = Read::Yes;
@@ -62,6 +65,22 @@ impl<T: Send, F> Cell<T, F> {
                 }
                 Step::Published(wakes) => return self.wake(wakes),
             };
+        }
+    }
+
+    /// Phase 1, first: the attribute's hooks; whether `on_error` read a panic.
+    fn run_hooks(&self, result: &Result<T, TaskError>, outcome: Outcome) -> Read {
+        let Some(hooks) = self.options().hooks() else {
+            return Read::No;
+        };
+        {
+            let _scope = CallbackScope::enter(self.address());
+            hooks.call(result);
+        }
+        if outcome == Outcome::Panicked && hooks.reads_failure() {
+            Read::Yes
+        } else {
+            Read::No
         }
     }
 
@@ -140,7 +159,7 @@ impl<T: Send, F> Cell<T, F> {
             unwind::contain("a waiter's waker", || waker.wake());
         }
         if let Some(message) = wakes.unread_panic {
-            super::cell::report_unread_panic(self.header(), &message);
+            super::cell::report_unread_panic(self.header(), self.options().name(), &message);
         }
     }
 }

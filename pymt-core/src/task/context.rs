@@ -60,7 +60,7 @@ impl TaskContext {
     /// assert_eq!(t.join().unwrap().as_deref(), Some("job"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.task.header().name()
+        self.task.name()
     }
 
     /// The priority given at submission (0 by default).
@@ -165,7 +165,7 @@ pub(crate) fn run_started(task: Arc<dyn Run>) {
         tracing::info_span!(
             "pymt.task",
             id = header.id.as_u64(),
-            name = header.name(),
+            name = task.name(),
             priority = header.priority,
             pool = header.executor.as_ref().map(|executor| executor.name()),
         )

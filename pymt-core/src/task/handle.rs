@@ -66,7 +66,7 @@ impl<T> Task<T> {
     /// assert_eq!(t.name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.cell.header().name()
+        self.cell.name()
     }
 
     /// The priority given at submission (higher runs first; default 0).

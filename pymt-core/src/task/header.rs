@@ -1,7 +1,7 @@
-//! What every task carries besides its result type: identity, the state
-//! word, the stop flag, the handle count, and the executor it belongs to.
+//! What every task carries besides its result type and its options:
+//! identity, the state word, the stop flag, the handle count, and the
+//! executor it belongs to. (The name is an option: `options.rs`.)
 
-use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -12,8 +12,6 @@ use crate::sync::{AtomicBool, AtomicU32, Condvar};
 pub(crate) struct Header {
     pub(crate) id: TaskId,
     pub(crate) priority: i32,
-    /// Boxed: a thin pointer costs the many unnamed tasks 8 bytes, not 24.
-    name: Option<Box<Cow<'static, str>>>,
     pub(crate) state: AtomicState,
     stop: AtomicBool,
     /// Live `Task<T>` handles; when it drops to zero an unread panic is logged.
@@ -27,27 +25,16 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn new(
-        name: Option<Cow<'static, str>>,
-        priority: i32,
-        start: Start,
-        executor: Option<Arc<Executor>>,
-    ) -> Self {
+    pub(crate) fn new(priority: i32, start: Start, executor: Option<Arc<Executor>>) -> Self {
         Header {
             id: TaskId::next(),
             priority,
-            name: name.map(Box::new),
             state: AtomicState::new(start),
             stop: AtomicBool::new(false),
             handles: AtomicU32::new(1),
             cond: Condvar::new(),
             executor,
         }
-    }
-
-    /// The name given at submission, if any.
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(|name| &**name)
     }
 
     pub(crate) fn request_stop(&self) {
@@ -80,10 +67,11 @@ impl Header {
         self.handles.load(Ordering::Acquire) > 0
     }
 
-    /// "task#3 'name' in pool 'p'", for log lines.
-    pub(crate) fn describe(&self) -> String {
+    /// "task#3 'name' in pool 'p'", for log lines (the name is the task's
+    /// option: `Run::describe` passes it).
+    pub(crate) fn describe(&self, name: Option<&str>) -> String {
         let mut text = self.id.to_string();
-        if let Some(name) = self.name() {
+        if let Some(name) = name {
             text.push_str(&format!(" '{name}'"));
         }
         match &self.executor {

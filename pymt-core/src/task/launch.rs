@@ -1,13 +1,12 @@
 //! Creating a task and handing it to where it runs: a new thread, an
 //! executor's queue, or a limiter that launches it when a permit frees.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::cell::{Cell, Run, TaskCell};
 use super::handle::Task;
 use super::header::Header;
-use super::listener::Listener;
+use super::options::Options;
 use super::state::Start;
 use super::task_ref::TaskRef;
 use crate::error::{SubmitError, TaskError};
@@ -16,72 +15,84 @@ use crate::executor::queue::Entry;
 use crate::executor::{Admission, Executor, Refusal};
 use crate::limiter::{Limiter, Permit};
 use crate::sync::thread;
+use crate::unwind;
 
-/// Where a task runs.
-#[derive(Clone)]
-pub(crate) enum Target {
+/// Where a task runs, borrowed for the launch: the borrow keeps the
+/// executor alive while the task is handed over (a worker may run and drop
+/// the task before the hand-over returns), so a launch costs the executor's
+/// shared count one increment, the task's own reference.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
     /// A new thread of its own.
     Thread,
     /// A pool's (or dedicated worker's) executor.
-    Executor(Arc<Executor>),
+    Executor(&'a Arc<Executor>),
 }
 
-impl Target {
-    pub(crate) fn executor(&self) -> Option<Arc<Executor>> {
+impl<'a> Target<'a> {
+    pub(crate) fn of(executor: Option<&'a Arc<Executor>>) -> Self {
+        match executor {
+            Some(executor) => Target::Executor(executor),
+            None => Target::Thread,
+        }
+    }
+
+    pub(crate) fn executor(self) -> Option<&'a Arc<Executor>> {
         match self {
             Target::Thread => None,
-            Target::Executor(executor) => Some(Arc::clone(executor)),
+            Target::Executor(executor) => Some(executor),
         }
     }
 }
 
-/// Everything about a task except its closure.
-pub(crate) struct Spec<T> {
-    pub(crate) name: Option<Cow<'static, str>>,
+/// Everything about a task except its closure: its priority, its options
+/// (`options.rs`) and the permit it holds from the start, if any.
+pub(crate) struct Spec<T, O: Options<T> = ()> {
     pub(crate) priority: i32,
-    pub(crate) listener: Option<Listener<T>>,
-    pub(crate) permit: Option<Permit>,
+    pub(crate) options: O,
+    pub(crate) permit: O::Permit,
 }
 
 impl<T> Spec<T> {
+    /// No options.
     pub(crate) fn new(priority: i32) -> Self {
         Spec {
-            name: None,
             priority,
-            listener: None,
-            permit: None,
+            options: (),
+            permit: (),
         }
     }
 }
 
-// Inlined into `launch` and `launch_deferred` alike: when both are
-// instantiated (as for `#[threaded]` calls) an outlined `build` took the
-// spec through memory and tested its listener and permit at run time, about
-// 50 instructions a call that `Pool::submit` folds away.
+// Inlined into `launch` and `launch_deferred` alike: an outlined `build`
+// took the spec through memory, about 50 instructions a call that
+// `Pool::submit` folds away.
 #[inline(always)]
-fn build<T, F>(spec: Spec<T>, start: Start, target: &Target, f: F) -> (Arc<Cell<T, F>>, Task<T>)
+fn build<T, F, O>(
+    spec: Spec<T, O>,
+    start: Start,
+    target: Target<'_>,
+    f: F,
+) -> (Arc<Cell<T, F, O>>, Task<T>)
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
+    O: Options<T> + 'static,
 {
-    let header = Header::new(spec.name, spec.priority, start, target.executor());
-    let cell = Cell::new(header, f);
-    if let Some(listener) = spec.listener {
-        cell.completion().listen(listener);
-    }
-    if let Some(permit) = spec.permit {
-        drop(cell.set_permit(permit));
-    }
+    let executor = target.executor().map(Arc::clone);
+    let header = Header::new(spec.priority, start, executor);
+    let cell = Cell::with(header, spec.options, spec.permit, f);
     let task = Task::from_cell(Arc::clone(&cell) as Arc<dyn TaskCell<T>>);
     (cell, task)
 }
 
 /// Creates a task and starts it on `target` (blocking while a bounded queue
 /// is full). A refused task comes back already `Rejected`.
-pub(crate) fn launch<T, F>(spec: Spec<T>, target: &Target, f: F) -> Task<T>
+pub(crate) fn launch<T, F, O>(spec: Spec<T, O>, target: Target<'_>, f: F) -> Task<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
+    O: Options<T> + 'static,
 {
     let (cell, task) = build(spec, Start::Queued, target, f);
     dispatch(TaskRef::new(cell), target);
@@ -89,7 +100,7 @@ where
 }
 
 /// Starts a queued task on `target`; rejects it if that fails.
-pub(crate) fn dispatch(task: TaskRef, target: &Target) {
+pub(crate) fn dispatch(task: TaskRef, target: Target<'_>) {
     match target {
         Target::Executor(executor) => {
             if let Err((_, Entry::Task(task))) =
@@ -132,18 +143,18 @@ fn spawn_thread(task: TaskRef) -> Result<(), TaskRef> {
 }
 
 /// Never blocks: hands the closure back if the queue is full or closed.
-pub(crate) fn try_submit<T, F>(
-    spec: Spec<T>,
+pub(crate) fn try_submit<T, F, O>(
+    spec: Spec<T, O>,
     executor: &Arc<Executor>,
     f: F,
 ) -> Result<Task<T>, SubmitError<F>>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
+    O: Options<T> + 'static,
 {
     let priority = spec.priority;
-    let target = Target::Executor(Arc::clone(executor));
-    let (cell, task) = build(spec, Start::Queued, &target, f);
+    let (cell, task) = build(spec, Start::Queued, Target::Executor(executor), f);
     let entry = Entry::Task(TaskRef::new(Arc::clone(&cell) as Arc<dyn Run>));
     let refusal = match executor.submit(priority, entry, Admission::Never) {
         Ok(()) => return Ok(task),
@@ -166,21 +177,34 @@ where
 
 /// Creates a task that waits in `limiter` (state `Pending`, cancellable, not
 /// in any queue) and is started on `target` when a permit frees; the permit
-/// is released when the task ends.
-pub(crate) fn launch_deferred<T, F>(
-    spec: Spec<T>,
+/// is released when the task ends. The limiter's queue holds the cell
+/// itself (a `WaitingLaunch`): nothing is allocated beside it.
+pub(crate) fn launch_deferred<T, F, O>(
+    spec: Spec<T, O>,
     limiter: &Limiter,
-    target: Target,
+    target: Target<'_>,
     f: F,
 ) -> Task<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
+    O: Options<T> + 'static,
 {
-    let (cell, task) = build(spec, Start::Waiting, &target, f);
-    let cell: Arc<dyn Run> = cell;
-    limiter.launch_when_free(Box::new(move |permit| start_waiting(cell, permit, &target)));
+    let (cell, task) = build(spec, Start::Waiting, target, f);
+    limiter.launch_when_free(WaitingLaunch(cell));
     task
+}
+
+/// A task waiting in a limiter for a permit. Where it starts is the
+/// executor in its header (none: a thread of its own).
+pub(crate) struct WaitingLaunch(Arc<dyn Run>);
+
+impl WaitingLaunch {
+    /// Starts the task with `permit`; gives the permit back if it could
+    /// not use it (see `start_waiting`).
+    pub(crate) fn start(self, permit: Permit) -> Option<Permit> {
+        start_waiting(self.0, permit)
+    }
 }
 
 /// A permit freed for a waiting task: the task takes it and is queued (or
@@ -190,17 +214,21 @@ where
 /// loop: a backlog of refused tasks never recurses through their
 /// completions. Queuing never waits for room: this runs on whatever thread
 /// released the permit, maybe the one that would make room.
-fn start_waiting(cell: Arc<dyn Run>, permit: Permit, target: &Target) -> Option<Permit> {
+fn start_waiting(cell: Arc<dyn Run>, permit: Permit) -> Option<Permit> {
     if let Some(unused) = cell.set_permit(permit) {
         return Some(unused); // ended meanwhile: pass the permit on
     }
-    let task = TaskRef::new(cell);
-    let refused = match target {
-        Target::Executor(executor) => executor.schedule(task).err().map(|(_, task)| task),
-        Target::Thread if task.try_schedule() => spawn_thread(task).err(),
+    // Our own reference keeps the header's executor alive while the task
+    // is handed over (a worker may run and drop it meanwhile).
+    let task = TaskRef::new(Arc::clone(&cell));
+    let refused = match &cell.header().executor {
+        Some(executor) => executor.schedule(task).err().map(|(_, task)| task),
+        None if task.try_schedule() => spawn_thread(task).err(),
         // Cancelled meanwhile: its canceller releases the permit.
-        Target::Thread => None,
+        None => None,
     };
+    // Ours may be the last reference now, and a value's `Drop` is user code.
+    unwind::drop_contained("dropping a finished task", cell);
     let task = refused?;
     let permit = task.take_permit();
     task.try_abort(TaskError::Rejected);

@@ -1,29 +1,36 @@
 //! The part of a task guarded by its lock (`Locked`): the stage (closure,
-//! then outcome) and the rarely needed extras.
+//! then outcome), the permit slot of tasks launched under a limiter, and
+//! the rarely needed extras.
 
 use super::listener::Listener;
+use super::options::PermitSlot;
 use super::stage::Stage;
 use crate::limiter::Permit;
 
-pub(crate) struct Locked<T, F> {
+pub(crate) struct Locked<T, F, P = ()> {
     pub(crate) stage: Stage<T, F>,
+    /// A limiter permit held until the task ends, inline for the tasks
+    /// whose options make room for one (`Attr`); nothing (`()`) otherwise.
+    permit: P,
     /// What few tasks need, allocated on first use: most tasks never get a
-    /// listener, a permit or a sleeping waiter, and an empty `Vec` alone
-    /// would cost each of them 24 bytes.
+    /// listener or a sleeping waiter, and an empty `Vec` alone would cost
+    /// each of them 24 bytes.
     pub(crate) extras: Option<Box<Extras<T>>>,
 }
 
 pub(crate) struct Extras<T> {
     pub(crate) listeners: Vec<Listener<T>>,
+    /// A permit given to a task without a permit slot of its own.
     pub(crate) permit: Option<Permit>,
     /// Threads blocked on the condvar: no notify syscall when zero.
     pub(crate) sleepers: u32,
 }
 
-impl<T, F> Locked<T, F> {
-    pub(crate) fn new(job: F) -> Self {
+impl<T, F, P: PermitSlot> Locked<T, F, P> {
+    pub(crate) fn new(job: F, permit: P) -> Self {
         Locked {
             stage: Stage::Job(job),
+            permit,
             extras: None,
         }
     }
@@ -57,8 +64,20 @@ impl<T, F> Locked<T, F> {
         code
     }
 
+    /// Holds `permit` until the task ends: in the permit slot if there is
+    /// one, else in the extras.
+    pub(crate) fn put_permit(&mut self, permit: Permit) {
+        match self.permit.slot() {
+            Some(slot) => *slot = Some(permit),
+            None => self.extras().permit = Some(permit),
+        }
+    }
+
     pub(crate) fn take_permit(&mut self) -> Option<Permit> {
-        self.extras.as_mut().and_then(|extras| extras.permit.take())
+        self.permit
+            .slot()
+            .and_then(Option::take)
+            .or_else(|| self.extras.as_mut().and_then(|extras| extras.permit.take()))
     }
 
     pub(crate) fn has_sleepers(&self) -> bool {

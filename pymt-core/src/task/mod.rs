@@ -4,7 +4,8 @@
 //! |---|---|
 //! | `state.rs` | the state word and its named transitions (only this module writes it) |
 //! | `header.rs` | what every task carries besides its result type |
-//! | `stage.rs`, `locked.rs` | the closure, then the outcome, and the rare extras, under the task's lock |
+//! | `options.rs` | what a task is given at launch (name, hooks, room for a permit), inline in its cell |
+//! | `stage.rs`, `locked.rs` | the closure, then the outcome, the permit and the rare extras, under the task's lock |
 //! | `cell.rs` | the one allocation per task, and the views queues and handles have of it |
 //! | `completion.rs` | how a task ends: the completion protocol, phase by phase |
 //! | `waiting.rs` | how a thread waits for an outcome |
@@ -22,6 +23,7 @@ pub(crate) mod header;
 pub(crate) mod launch;
 pub(crate) mod listener;
 mod locked;
+pub(crate) mod options;
 mod stage;
 pub(crate) mod state;
 pub(crate) mod task_ref;
@@ -50,7 +52,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    launch::launch(Spec::new(0), &Target::Thread, f)
+    launch::launch(Spec::new(0), Target::Thread, f)
 }
 
 /// Starts a task with a name and a priority, on a new thread, a pool or a
@@ -106,10 +108,14 @@ impl TaskBuilder {
         self
     }
 
-    fn spec<T>(self) -> Spec<T> {
-        let mut spec = Spec::new(self.priority);
-        spec.name = self.name;
-        spec
+    /// The task's spec: the name is kept inline in its cell (no allocation
+    /// beside it).
+    fn spec<T>(self) -> Spec<T, Option<Cow<'static, str>>> {
+        Spec {
+            priority: self.priority,
+            options: self.name,
+            permit: (),
+        }
     }
 
     /// Runs `f` on a new thread.
@@ -123,7 +129,7 @@ impl TaskBuilder {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        launch::launch(self.spec(), &Target::Thread, f)
+        launch::launch(self.spec(), Target::Thread, f)
     }
 
     /// Queues `f` on `pool` (blocking while a bounded queue is full).
@@ -138,7 +144,7 @@ impl TaskBuilder {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        launch::launch(self.spec(), &pool.target(), f)
+        launch::launch(self.spec(), pool.target(), f)
     }
 
     /// Queues `f` on `pool` without blocking.
@@ -172,6 +178,6 @@ impl TaskBuilder {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        launch::launch(self.spec(), &worker.target(), f)
+        launch::launch(self.spec(), worker.target(), f)
     }
 }

@@ -28,10 +28,7 @@ impl TaskRef {
         use super::cell::Cell;
         use super::header::Header;
         use super::state::Start;
-        TaskRef(Cell::new(
-            Header::new(None, priority, Start::Queued, None),
-            || (),
-        ))
+        TaskRef(Cell::new(Header::new(priority, Start::Queued, None), || ()))
     }
 
     pub(crate) fn priority(&self) -> i32 {
@@ -87,11 +84,11 @@ impl TaskRef {
     }
 
     pub(crate) fn describe(&self) -> String {
-        self.0.header().describe()
+        self.0.describe()
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
-        self.0.header().name()
+        self.0.name()
     }
 
     pub(crate) fn clone_ref(&self) -> TaskRef {

@@ -5,6 +5,7 @@
 
 use super::cell::Cell;
 use super::locked::Locked;
+use super::options::Options;
 use crate::sync::{Instant, MutexGuard};
 
 /// Spins doubling up to 2^SPIN_STEPS, then up to YIELD_STEPS yields (which
@@ -40,15 +41,15 @@ pub(crate) fn backoff_until(ready: impl Fn() -> bool) -> bool {
     ready()
 }
 
-impl<T, F> Cell<T, F> {
+impl<T, F, O: Options<T>> Cell<T, F, O> {
     /// Sleeps on the task's condvar until `ready(slot)` or the deadline;
     /// true if ready.
     pub(super) fn sleep_until<'a>(
         &'a self,
-        mut slot: MutexGuard<'a, Locked<T, F>>,
+        mut slot: MutexGuard<'a, Locked<T, F, O::Permit>>,
         deadline: Option<Instant>,
-        ready: impl FnMut(&mut Locked<T, F>) -> bool,
-    ) -> (MutexGuard<'a, Locked<T, F>>, bool) {
+        ready: impl FnMut(&mut Locked<T, F, O::Permit>) -> bool,
+    ) -> (MutexGuard<'a, Locked<T, F, O::Permit>>, bool) {
         slot.extras().sleepers += 1;
         let (mut slot, done) = crate::deadline::wait_on(&self.header().cond, slot, deadline, ready);
         slot.extras().sleepers -= 1;
@@ -59,9 +60,9 @@ impl<T, F> Cell<T, F> {
     /// or the deadline passes.
     pub(super) fn until_returned<'a>(
         &'a self,
-        slot: MutexGuard<'a, Locked<T, F>>,
+        slot: MutexGuard<'a, Locked<T, F, O::Permit>>,
         deadline: Option<Instant>,
-    ) -> MutexGuard<'a, Locked<T, F>> {
+    ) -> MutexGuard<'a, Locked<T, F, O::Permit>> {
         if !slot.stage.is_lent() {
             return slot;
         }
