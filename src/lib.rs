@@ -129,6 +129,30 @@
 //!
 //! See [`threaded`] and [`limiter`]: each form's documentation shows the
 //! equivalent hand-written code.
+//!
+//! # Stacking, renamed imports and editions
+//!
+//! `#[limiter]` and `#[threaded]` find each other by what the other one
+//! generated, not by name, so they stack the same way under any import name.
+//! Expansions name nothing but `::pymt::__private` (or the `crate = ".."`
+//! override), so they work in every edition, 2015 included:
+//!
+//! ```edition2015
+//! extern crate pymt;
+//! use pymt::limiter as throttle;
+//! use pymt::threaded as background;
+//!
+//! #[throttle(2)]
+//! #[background(pool, max_workers = 2)]
+//! fn measure<T: AsRef<str>>(text: T) -> usize {
+//!     text.as_ref().len()
+//! }
+//!
+//! fn main() {
+//!     let task = measure("four");
+//!     assert_eq!(task.result_timeout(std::time::Duration::from_secs(10)), Ok(4));
+//! }
+//! ```
 #![forbid(unsafe_code)]
 
 pub use pymt_core::*;

@@ -107,7 +107,7 @@ macro_rules! __pymt_deferred_limiter {
     ($($limiter:tt)*) => {
         compile_error! {
             "`blocking = false` needs `#[threaded]` below `#[limiter]`: a plain call must wait \
-     for its permit; add `#[threaded]` under this attribute, or remove `blocking = false`"
+for its permit; add `#[threaded]` under this attribute, or remove `blocking = false`"
         }
     };
 }

@@ -21,6 +21,9 @@ use crate::task::options::{Options, PermitSlot};
 pub struct PoolSlot {
     name: &'static str,
     max_workers: Option<usize>,
+    /// `#[threaded(pool)]`: a pool of the function's own, never shared by
+    /// name with another function's.
+    private: bool,
     /// The pool of the first call, then each one resolved after the
     /// previous closed. A call reads the newest without a lock (so it costs
     /// what `Pool::submit` costs, before and after a `join_pools`); a
@@ -34,6 +37,19 @@ impl PoolSlot {
         PoolSlot {
             name,
             max_workers,
+            private: false,
+            pools: Generations::new(),
+        }
+    }
+
+    /// A slot for the private pool of one `#[threaded(pool)]` function,
+    /// registered as `name` (or `name#2`, .. if another function's private
+    /// pool or a user's pool took it).
+    pub const fn private(name: &'static str, max_workers: Option<usize>) -> Self {
+        PoolSlot {
+            name,
+            max_workers,
+            private: true,
             pools: Generations::new(),
         }
     }
@@ -49,7 +65,11 @@ impl PoolSlot {
 
     #[cold]
     fn resolve(&self) -> Pool {
-        Pool::named_with(self.name, self.max_workers)
+        if self.private {
+            Pool::private_with(self.name, self.max_workers)
+        } else {
+            Pool::named_with(self.name, self.max_workers)
+        }
     }
 }
 

@@ -341,7 +341,11 @@ fn a_limiter_never_used_costs_nothing_to_drop() {
 /// never blocks (it used to hang the first caller).
 #[test]
 fn a_count_above_u32_max_is_no_limit() {
-    for count in [usize::MAX, u32::MAX as usize, (u32::MAX as usize).saturating_add(1)] {
+    for count in [
+        usize::MAX,
+        u32::MAX as usize,
+        (u32::MAX as usize).saturating_add(1),
+    ] {
         let limiter = Limiter::new(count);
         assert_eq!(limiter.capacity(), count);
         let held: Vec<_> = (0..100).map(|_| limiter.try_acquire()).collect();

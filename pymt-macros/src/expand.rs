@@ -315,10 +315,13 @@ fn launch_call(
             )
         };
     }
-    let name = match (&args.pool_name, args.pool) {
-        (Some(Value::Lit(name)), _) => name.to_token_stream(),
-        (Some(Value::Expr(expr)), _) => quote_spanned!(expr.span()=> #rt::pool_name(#expr)),
-        (None, Some(_)) => qualified,
+    let (constructor, name) = match (&args.pool_name, args.pool) {
+        (Some(Value::Lit(name)), _) => (quote!(new), name.to_token_stream()),
+        (Some(Value::Expr(expr)), _) => (
+            quote!(new),
+            quote_spanned!(expr.span()=> #rt::pool_name(#expr)),
+        ),
+        (None, Some(_)) => (quote!(private), qualified),
         (None, None) => return quote!(.thread(#closure)),
     };
     let max = match &args.max_workers {
@@ -334,7 +337,7 @@ fn launch_call(
     quote! {
         .pool(
             {
-                static __PYMT_POOL: #rt::PoolSlot = #rt::PoolSlot::new(#name, #max);
+                static __PYMT_POOL: #rt::PoolSlot = #rt::PoolSlot::#constructor(#name, #max);
                 &__PYMT_POOL
             },
             #closure

@@ -540,24 +540,38 @@ impl Pool {
 
     /// `named`, with a maximum applied only if the pool is created here.
     pub(crate) fn named_with(name: &str, max_workers: Option<usize>) -> Pool {
-        registry::get_or_create(name, || {
-            let configured = |env: Env| {
-                let mut builder = PoolBuilder::new();
-                if env == Env::Read {
-                    builder = builder.from_env();
-                }
-                if let Some(max) = max_workers {
-                    builder = builder.max_workers(max);
-                }
-                builder.unregistered(name)
-            };
-            configured(Env::Read).unwrap_or_else(|error| {
-                report_error!("pymt: pool '{name}': {error}; using default settings");
-                match configured(Env::Ignored) {
-                    Ok(pool) => pool,
-                    Err(error) => unreachable!("default pool settings are valid: {error}"),
-                }
-            })
+        registry::get_or_create(name, || Pool::configured(name, max_workers))
+    }
+
+    /// A new pool registered under `name`, or under `name#2`, `name#3`, ..
+    /// when that is taken: the private pool of one `#[threaded(pool)]`
+    /// function, which shares its name with no other function's (two
+    /// methods `A::run` and `B::run` in one module get `module::run` and
+    /// `module::run#2`, in the order of their first calls).
+    pub(crate) fn private_with(name: &str, max_workers: Option<usize>) -> Pool {
+        registry::register_unique(name, |unique| Pool::configured(unique, max_workers))
+    }
+
+    /// An unregistered pool `name`, configured from the environment (see
+    /// [`PoolBuilder::from_env`]) and `max_workers`; a bad environment is
+    /// reported and ignored.
+    fn configured(name: &str, max_workers: Option<usize>) -> Pool {
+        let configured = |env: Env| {
+            let mut builder = PoolBuilder::new();
+            if env == Env::Read {
+                builder = builder.from_env();
+            }
+            if let Some(max) = max_workers {
+                builder = builder.max_workers(max);
+            }
+            builder.unregistered(name)
+        };
+        configured(Env::Read).unwrap_or_else(|error| {
+            report_error!("pymt: pool '{name}': {error}; using default settings");
+            match configured(Env::Ignored) {
+                Ok(pool) => pool,
+                Err(error) => unreachable!("default pool settings are valid: {error}"),
+            }
         })
     }
 

@@ -28,6 +28,20 @@ pub(crate) fn get_or_create(name: &str, make: impl FnOnce() -> Pool) -> Pool {
     POOLS.entry(name.to_owned()).or_insert_with(make).clone()
 }
 
+/// Registers a new pool under `base`, or `base#2`, `base#3`, .. when taken:
+/// `make` receives the name it gets.
+pub(crate) fn register_unique(base: &str, make: impl Fn(&str) -> Pool) -> Pool {
+    let mut name = base.to_owned();
+    for n in 2.. {
+        if let Entry::Vacant(slot) = POOLS.entry(name) {
+            let pool = make(slot.key());
+            return slot.insert(pool).clone();
+        }
+        name = format!("{base}#{n}");
+    }
+    unreachable!("some name is free")
+}
+
 pub(crate) fn get(name: &str) -> Option<Pool> {
     POOLS.get(name).map(|pool| pool.clone())
 }
