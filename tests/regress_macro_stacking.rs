@@ -19,17 +19,17 @@ fn pool_of(thread: &str) -> &str {
 }
 
 mod pool_identity {
-    pub struct A;
-    pub struct B;
+    pub(crate) struct A;
+    pub(crate) struct B;
     impl A {
         #[pymt::threaded(pool, max_workers = 1)]
-        pub fn run(self) -> String {
+        pub(crate) fn run(self) -> String {
             super::thread_name()
         }
     }
     impl B {
         #[pymt::threaded(pool, max_workers = 3)]
-        pub fn run(self) -> String {
+        pub(crate) fn run(self) -> String {
             super::thread_name()
         }
     }
@@ -76,21 +76,21 @@ mod renamed {
     // Below `#[threaded]`: the body holds the permit.
     #[pymt::threaded]
     #[throttle(1)]
-    pub fn below(running: &'static AtomicUsize, peak: &'static AtomicUsize) {
+    pub(crate) fn below(running: &'static AtomicUsize, peak: &'static AtomicUsize) {
         super::body(running, peak)
     }
 
     // Above a renamed `#[threaded]`: the caller waits for the permit.
     #[pymt::limiter(1)]
     #[background]
-    pub fn above(gate: std::sync::mpsc::Receiver<()>) {
+    pub(crate) fn above(gate: std::sync::mpsc::Receiver<()>) {
         let _ = gate.recv_timeout(crate::LONG);
     }
 
     // Both renamed, deferred: the call returns at once, one body at a time.
     #[throttle(1, blocking = false)]
     #[background(pool_name = "regress-macro-stacking")]
-    pub fn deferred(running: &'static AtomicUsize, peak: &'static AtomicUsize) {
+    pub(crate) fn deferred(running: &'static AtomicUsize, peak: &'static AtomicUsize) {
         super::body(running, peak)
     }
 }
@@ -128,9 +128,9 @@ fn renamed_deferred_stacking_limits_the_bodies() {
 /// A foreign attribute that happens to be called `limiter` is not taken for
 /// pymt's: it stays on the function, and here simply runs.
 mod foreign {
-    pub use self::limiter_impl::limiter;
+    pub(crate) use self::limiter_impl::limiter;
     mod limiter_impl {
-        pub use pymt::threaded as limiter;
+        pub(crate) use pymt::threaded as limiter;
     }
 }
 
