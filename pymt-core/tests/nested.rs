@@ -44,7 +44,10 @@ fn a_one_worker_pool_task_joins_100_subtasks() {
     assert!(pool.wait_completion(LONG));
     let stats = pool.stats();
     assert_eq!(stats.completed, 101, "inline runs count like any other");
-    assert_eq!((stats.active, stats.queued, stats.workers), (0, 0, 1));
+    assert_eq!((stats.active, stats.queued), (0, 0));
+    // The timed waits made the pool start one compensating worker; it
+    // retires on its own schedule, which may be after this read.
+    assert!(stats.workers <= 2, "{} workers", stats.workers);
 }
 
 #[test]
