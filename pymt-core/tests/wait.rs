@@ -522,3 +522,33 @@ fn as_completed_next_timeout_on_a_worker_returns_by_its_deadline() {
     assert_eq!(later, Some(Ok(true)), "the sub-task ran on another worker");
     assert!(pool.join(LONG));
 }
+
+#[test]
+fn task_set_join_all_timeout_returns_what_ended_and_keeps_the_rest() {
+    let gate = Gate::new();
+    let pool = Pool::new();
+    let mut set = TaskSet::new();
+    let quick = pool.submit(|| 1);
+    let failing = pool.submit(|| -> i32 { panic!("join-all-timeout-deliberate") });
+    assert!(quick.wait_timeout(LONG) && failing.wait_timeout(LONG));
+    set.push(quick);
+    set.push(failing);
+    let g = gate.clone();
+    set.push(pool.submit(move || if g.wait() { 3 } else { -1 }));
+    let done = set.join_all_timeout(ms(50));
+    assert_eq!(done.len(), 2, "the two ended tasks: {done:?}");
+    assert!(done.contains(&Ok(1)));
+    assert!(done
+        .iter()
+        .any(|r| matches!(r, Err(TaskError::Panicked { .. }))));
+    assert_eq!(set.len(), 1, "the gated task stays in the set");
+    gate.open();
+    let rest = within("join_all_timeout(LONG)", move || set.join_all_timeout(LONG));
+    assert_eq!(rest, vec![Ok(3)]);
+}
+
+#[test]
+fn task_set_join_all_timeout_on_an_empty_set_is_empty() {
+    let mut set: TaskSet<u8> = TaskSet::new();
+    assert!(set.join_all_timeout(LONG).is_empty());
+}

@@ -217,6 +217,46 @@ impl<T> TaskSet<T> {
         std::iter::from_fn(|| self.join_next()).collect()
     }
 
+    /// Joins every task that ends within `timeout`, in completion order; the
+    /// ones still unfinished at the deadline stay in the set (like Python's
+    /// `wait(fs, timeout)`, whose `not_done` they are). A task's own failure
+    /// is one of the results; running out of time is not an error, only a
+    /// shorter vector.
+    ///
+    /// ```
+    /// # use pymt_core as pymt;
+    /// # use std::time::Duration;
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let mut set = pymt::TaskSet::new();
+    /// let quick = pymt::spawn(|| 1);
+    /// quick.wait();
+    /// set.push(quick);
+    /// set.push(pymt::spawn(move || gate.recv().map_or(0, |()| 2)));
+    /// let first = set.join_all_timeout(Duration::from_millis(50));
+    /// assert_eq!(first, vec![Ok(1)]);
+    /// assert_eq!(set.len(), 1);
+    /// release.send(()).unwrap();
+    /// assert_eq!(set.join_all_timeout(Duration::from_secs(10)), vec![Ok(2)]);
+    /// ```
+    pub fn join_all_timeout(&mut self, timeout: Duration) -> Vec<Result<T, TaskError>> {
+        let deadline = crate::deadline::after(timeout);
+        let mut done = Vec::new();
+        while !self.is_empty() {
+            if let Some(index) = self.signal.try_next() {
+                done.push(self.take(index));
+                continue;
+            }
+            if deadline.is_none() && self.slots.iter().flatten().any(Task::help) {
+                continue;
+            }
+            match super::next_completion(&self.signal, self.slots.iter().flatten(), deadline) {
+                Some(index) => done.push(self.take(index)),
+                None => break,
+            }
+        }
+        done
+    }
+
     /// Cancels every pending task; they stay in the set and come out as
     /// `Err(Cancelled)`.
     ///
