@@ -408,6 +408,45 @@ fn limiter_last_handle_vs_last_permit() {
     coverage.assert_saw(&["the limiter went last", "the permit went last"]);
 }
 
+/// The last `Limiter` handle goes while the permit it guards is handed
+/// over through the waiters' queue (`QUEUED`) to a thread whose timeout
+/// races the grant (attack review): the shared part is recycled exactly
+/// once, by the last use, whichever order the grant, the timeout, the
+/// handle drops and the permit drops take. (A recycle while the releaser
+/// still held the waiters' lock, or while the waiter's permit was out,
+/// would count twice or not at all.)
+#[test]
+fn limiter_handoff_vs_timeout_vs_last_handle() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let before = pymt::loom_limiters_reclaimed();
+        let limiter = Limiter::new(1);
+        let permit = limiter.acquire();
+        let waiter = {
+            let limiter = limiter.clone();
+            thread::spawn(move || {
+                let got = limiter.acquire_timeout(Duration::from_millis(2));
+                drop(limiter);
+                got.is_some()
+            })
+        };
+        drop(limiter);
+        drop(permit);
+        seen.saw(if waiter.join().unwrap() {
+            "the waiter got the permit"
+        } else {
+            "the waiter timed out"
+        });
+        assert_eq!(
+            pymt::loom_limiters_reclaimed() - before,
+            1,
+            "the shared part was recycled twice or never"
+        );
+    });
+    coverage.assert_saw(&["the waiter got the permit", "the waiter timed out"]);
+}
+
 // ===== queue handoff to an idle worker =====
 
 /// A dedicated worker starts and goes idle while a task is submitted: the
