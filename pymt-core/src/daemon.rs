@@ -7,7 +7,8 @@ use crate::generations::Generations;
 use crate::task::launch::Target;
 use crate::worker::Worker;
 
-/// Every daemon slot whose worker was started since the last `join_daemons`.
+/// Every daemon slot whose worker was ever started: one entry per
+/// `#[threaded(daemon)]` function, so the list is bounded by the program.
 static DAEMONS: Mutex<Vec<&'static DaemonSlot>> = Mutex::new(Vec::new());
 
 /// The long-lived worker of one `#[threaded(daemon)]` function, started on
@@ -77,8 +78,12 @@ impl std::fmt::Debug for DaemonSlot {
 /// ```
 pub fn join_daemons(timeout: Duration) -> bool {
     let deadline = crate::deadline::after(timeout);
-    let slots: Vec<&'static DaemonSlot> =
-        std::mem::take(&mut *DAEMONS.lock().unwrap_or_else(PoisonError::into_inner));
+    // A copy, not the list itself: a `join_daemons` running at the same time
+    // must find (and wait for) the same workers.
+    let slots: Vec<&'static DaemonSlot> = DAEMONS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let mut all_done = true;
     for slot in slots {
         if let Some(worker) = slot.workers.newest() {

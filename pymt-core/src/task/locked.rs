@@ -66,11 +66,16 @@ impl<T, F, P: PermitSlot> Locked<T, F, P> {
 
     /// Holds `permit` until the task ends: in the permit slot if there is
     /// one, else in the extras.
+    /// A task holds at most one permit (the expansions never stack two
+    /// limiters above one `#[threaded]`); a second would release the first
+    /// early.
     pub(crate) fn put_permit(&mut self, permit: Permit) {
-        match self.permit.slot() {
-            Some(slot) => *slot = Some(permit),
-            None => self.extras().permit = Some(permit),
-        }
+        let slot = match self.permit.slot() {
+            Some(slot) => slot,
+            None => &mut self.extras().permit,
+        };
+        debug_assert!(slot.is_none(), "a task holds at most one permit");
+        *slot = Some(permit);
     }
 
     pub(crate) fn take_permit(&mut self) -> Option<Permit> {

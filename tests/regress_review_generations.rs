@@ -20,7 +20,9 @@ use pymt::{Pool, TaskError};
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[pymt::threaded(pool_name = "attack-gen-shared")]
@@ -50,7 +52,8 @@ fn join_pools_in_a_loop_while_threads_call() {
         let ok = Arc::new(AtomicUsize::new(0));
         let callers: Vec<_> = (0..3)
             .map(|t| {
-                let (stop, rejected, ok) = (Arc::clone(&stop), Arc::clone(&rejected), Arc::clone(&ok));
+                let (stop, rejected, ok) =
+                    (Arc::clone(&stop), Arc::clone(&rejected), Arc::clone(&ok));
                 thread::spawn(move || {
                     let mut i = 0;
                     while !stop.load(Ordering::Relaxed) {
@@ -143,29 +146,29 @@ fn slow_daemon(gate: std::sync::mpsc::Receiver<()>) -> bool {
     gate.recv_timeout(LONG).is_ok()
 }
 
-/// DEFECT (predates this change, kept by it): `join_daemons` takes the
-/// list of daemon slots out of `DAEMONS` (`mem::take`) before it joins
-/// them, so a second `join_daemons` running meanwhile finds the list empty
-/// and returns `true` at once, while the daemon worker is still running
-/// its task: "finishes and stops every daemon worker" does not hold for
-/// it. Fix: hold the list until the joins end (or join under a mutex that
-/// concurrent `join_daemons` calls take in turn), or have a later call
-/// wait for the joins in progress.
+/// Was a defect: `join_daemons` took the list of daemon slots out of
+/// `DAEMONS` before it joined them, so a second `join_daemons` running
+/// meanwhile found the list empty and returned `true` at once, while the
+/// daemon worker still ran its task. Both now wait for it.
 #[test]
 fn concurrent_join_daemons_both_wait_for_the_daemon() {
     let _serial = serial();
     let (gate, rx) = std::sync::mpsc::channel();
     let task = slow_daemon(rx);
     let first = thread::spawn(|| pymt::join_daemons(LONG));
-    // Let the first join take the list and block on the running task.
+    // Let the first join take its copy of the list and block on the task.
     thread::sleep(ms(100));
-    let second = bounded(LONG, || pymt::join_daemons(LONG)).expect("second join_daemons hung");
-    let still_running = !task.is_done();
+    let (second_tx, second_rx) = std::sync::mpsc::channel();
+    let second = thread::spawn(move || {
+        let _ = second_tx.send(pymt::join_daemons(LONG));
+    });
+    assert!(
+        second_rx.recv_timeout(ms(300)).is_err(),
+        "a second join_daemons returned while the daemon still ran its task"
+    );
     gate.send(()).unwrap();
     assert!(first.join().unwrap());
+    assert_eq!(second_rx.recv_timeout(LONG), Ok(true));
+    second.join().unwrap();
     assert_eq!(task.join(), Ok(true));
-    assert!(
-        !(second && still_running),
-        "a second join_daemons returned true while the daemon still ran its task"
-    );
 }

@@ -87,8 +87,7 @@ fn permits_outliving_their_limiter_never_leak_into_a_new_one() {
                     for round in 0..3000 {
                         let cap = 1 + rng.below(4) as usize;
                         let l = Limiter::new(cap);
-                        let clones: Vec<Limiter> =
-                            (0..rng.below(3)).map(|_| l.clone()).collect();
+                        let clones: Vec<Limiter> = (0..rng.below(3)).map(|_| l.clone()).collect();
                         let take = 1 + rng.below(cap as u64) as usize;
                         let permits: Vec<Permit> = (0..take)
                             .map(|i| match clones.get(i % 3) {
@@ -108,8 +107,9 @@ fn permits_outliving_their_limiter_never_leak_into_a_new_one() {
                         }
                         // A fresh limiter: its own capacity, all free.
                         let fresh = Limiter::new(cap + 1);
-                        let mine: Vec<Permit> =
-                            std::iter::from_fn(|| fresh.try_acquire()).take(cap + 2).collect();
+                        let mine: Vec<Permit> = std::iter::from_fn(|| fresh.try_acquire())
+                            .take(cap + 2)
+                            .collect();
                         assert_eq!(mine.len(), cap + 1, "round {round}");
                         assert_eq!(fresh.available(), 0);
                         drop(mine);
@@ -175,7 +175,9 @@ fn acquire_timeout_racing_a_release_loses_no_permit() {
                 w.join().unwrap();
             }
             assert_eq!(l.available(), cap, "round {round}");
-            let all: Vec<Permit> = std::iter::from_fn(|| l.try_acquire()).take(cap + 1).collect();
+            let all: Vec<Permit> = std::iter::from_fn(|| l.try_acquire())
+                .take(cap + 1)
+                .collect();
             assert_eq!(all.len(), cap, "round {round}");
         }
     });
@@ -230,7 +232,9 @@ fn deferred_launches_cancelled_or_refused_return_every_permit() {
             for (i, t) in tasks.into_iter().enumerate() {
                 match join(t) {
                     Err(TaskError::Cancelled) => {}
-                    Err(TaskError::Rejected) if cancelled[i] => panic!("round {round}: cancelled task {i} rejected"),
+                    Err(TaskError::Rejected) if cancelled[i] => {
+                        panic!("round {round}: cancelled task {i} rejected")
+                    }
                     Err(TaskError::Rejected) => rejected += 1,
                     other => panic!("round {round}: task {i} ended {other:?}"),
                 }
@@ -281,7 +285,11 @@ fn deferred_launch_racing_a_join_ends_and_returns_its_permit() {
             assert_eq!(ok, ran.load(Ordering::SeqCst), "round {round}");
             assert_eq!(limiter.available(), 1, "round {round}");
             let s = pool.stats();
-            assert_eq!((s.completed, s.queued, s.active), (ok, 0, 0), "round {round}: {s:?}");
+            assert_eq!(
+                (s.completed, s.queued, s.active),
+                (ok, 0, 0),
+                "round {round}: {s:?}"
+            );
         }
     });
 }
@@ -423,7 +431,11 @@ fn tallies_of_exiting_workers_are_counted_once() {
             assert!(ok);
             let s = pool.stats();
             assert_eq!(s.workers, 0, "{s:?}");
-            assert_eq!(s.completed, done.load(Ordering::SeqCst), "round {round}: {s:?}");
+            assert_eq!(
+                s.completed,
+                done.load(Ordering::SeqCst),
+                "round {round}: {s:?}"
+            );
             assert_eq!(s.completed + s.cancelled, 30, "round {round}: {s:?}");
         }
     });
