@@ -165,7 +165,7 @@ fn acquire_timeout_racing_a_release_loses_no_permit() {
                 .map(|i| {
                     let l = Arc::clone(&l);
                     let wait = Duration::from_micros(20 + 40 * i);
-                    thread::spawn(move || l.acquire_timeout(wait).map(|p| drop(p)).is_some())
+                    thread::spawn(move || l.acquire_timeout(wait).map(drop).is_some())
                 })
                 .collect();
             let spin = rng.below(60);
