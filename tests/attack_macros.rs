@@ -19,7 +19,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 // every local: `a` first, then `_`. The same with `self`: upvars drop in
 // capture order, so `fn f(self, _: D)` drops `self` before `_`.
 //
-// Likely fix (capture_arguments): bind every pattern argument to a closure
+// Fixed (capture_arguments, the commit after the tests): every pattern argument is a closure
 // local first, `#[allow(unused_mut)] let mut __pymt_argN = __pymt_argN;`,
 // then `let <pat> = __pymt_argN;` (the `mut` also fixes `ref mut` patterns,
 // tests/ui-pass/attack-ref-mut-param.rs).

@@ -2,7 +2,7 @@
 // pattern moves into the closure as `let ref mut x = __pymt_arg0;`, where
 // `__pymt_arg0` is an immutable captured upvar: E0596 "cannot borrow value
 // as mutable". The original fn compiles (the pattern owns its argument).
-// Likely fix: `#[allow(unused_mut)] let mut __pymt_argN = __pymt_argN;`
+// Fixed in the next commit: `#[allow(unused_mut)] let mut __pymt_argN = __pymt_argN;`
 // before `let <pat> = __pymt_argN;` (also fixes the drop order of `_`
 // parameters, tests/attack_macros.rs).
 struct S { f: Vec<u8> }
