@@ -175,7 +175,7 @@ fn limiter_ref(limiter: &LimitSource, rt: &TokenStream) -> TokenStream {
 //                 },
 //                 move || -> u64 {
 //                     let key = key;
-//                     let _ = &__pymt_arg1;
+//                     let mut __pymt_arg1 = __pymt_arg1;
 //                     let (a, b) = __pymt_arg1;
 //                     body_statements
 //                 },
@@ -362,7 +362,8 @@ fn usize_literal(arg: IntArg<usize>, suffixed: bool) -> Literal {
 /// `name: T` stays in the signature (without `mut`, which moves to the
 /// closure's `let mut name = name;`). A pattern (`(a, b): (u8, u8)`, `_: T`,
 /// `ref x: T`) becomes `__pymt_argN: T` in the signature and is destructured
-/// inside the closure, after `let _ = &__pymt_argN;` captures it whole.
+/// inside the closure, after `let mut __pymt_argN = __pymt_argN;` moves it whole into a
+/// local (dropped in order with the others; `ref mut` patterns borrow it).
 fn capture_arguments(func: &mut ItemFn) -> Vec<TokenStream> {
     let mut captures = Vec::new();
     for (i, input) in func.sig.inputs.iter_mut().enumerate() {
@@ -387,7 +388,10 @@ fn capture_arguments(func: &mut ItemFn) -> Vec<TokenStream> {
                 }
                 let name = quote::format_ident!("__pymt_arg{}", i, span = Span::mixed_site());
                 let pat = std::mem::replace(&mut *arg.pat, parse_quote!(#name));
-                captures.push(quote!(#(#attrs)* let _ = &#name;));
+                // A local of the closure, not a captured upvar: it drops with
+                // the other arguments in reverse order (upvars drop after
+                // every local), and `mut` lets `ref mut` patterns borrow it.
+                captures.push(quote!(#(#attrs)* #[allow(unused_mut)] let mut #name = #name;));
                 if !matches!(pat, Pat::Wild(_)) {
                     captures.push(quote!(#(#attrs)* let #pat = #name;));
                 }

@@ -1,0 +1,176 @@
+//! Adversarial review of the reworked attribute macros (issue 12): runtime
+//! behaviour that differs from the contract in docs/DESIGN "Attribute macros".
+//! Each test is a confirmed bug at the time it was written.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use pymt::Pool;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+// ===== drop order of `_` parameters =====
+//
+// "arguments are dropped on the worker after the body, as they would be in
+// the original function". A plain `fn f(a: D, _: D)` drops its parameters in
+// reverse order: `_` first, then `a`. The expansion turns `a` into a closure
+// local (`let a = a;`) but leaves `_` (renamed `__pymt_arg1`) as a captured
+// upvar (`let _ = &__pymt_arg1;`), which is dropped with the closure, after
+// every local: `a` first, then `_`. The same with `self`: upvars drop in
+// capture order, so `fn f(self, _: D)` drops `self` before `_`.
+//
+// Fixed (capture_arguments, the commit after the tests): every pattern argument is a closure
+// local first, `#[allow(unused_mut)] let mut __pymt_argN = __pymt_argN;`,
+// then `let <pat> = __pymt_argN;` (the `mut` also fixes `ref mut` patterns,
+// tests/ui-pass/attack-ref-mut-param.rs).
+
+static LOG: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+fn log() -> MutexGuard<'static, Vec<&'static str>> {
+    LOG.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Serialises the tests that share `LOG`.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn take_log() -> Vec<&'static str> {
+    std::mem::take(&mut *log())
+}
+
+struct D(&'static str);
+
+impl Drop for D {
+    fn drop(&mut self) {
+        log().push(self.0);
+    }
+}
+
+fn plain_named_then_wild(a: D, _: D) {
+    let _l = D("local");
+    let _ = &a;
+}
+
+#[pymt::threaded]
+fn threaded_named_then_wild(a: D, _: D) {
+    let _l = D("local");
+    let _ = &a;
+}
+
+#[test]
+fn wild_parameter_drops_in_the_original_order() {
+    let _serial = serial();
+    take_log();
+    plain_named_then_wild(D("a"), D("_"));
+    let plain = take_log();
+    threaded_named_then_wild(D("a"), D("_"))
+        .result_timeout(TIMEOUT)
+        .unwrap();
+    let threaded = take_log();
+    assert_eq!(plain, ["local", "_", "a"]);
+    // Fails: ["local", "a", "_"].
+    assert_eq!(threaded, plain);
+}
+
+struct S(#[allow(dead_code)] D);
+
+impl S {
+    fn plain_self_then_wild(self, _: D) {
+        let _l = D("local");
+    }
+
+    #[pymt::threaded]
+    fn threaded_self_then_wild(self, _: D) {
+        let _l = D("local");
+    }
+}
+
+#[test]
+fn self_and_wild_parameter_drop_in_the_original_order() {
+    let _serial = serial();
+    take_log();
+    S(D("self")).plain_self_then_wild(D("_"));
+    let plain = take_log();
+    S(D("self"))
+        .threaded_self_then_wild(D("_"))
+        .result_timeout(TIMEOUT)
+        .unwrap();
+    let threaded = take_log();
+    assert_eq!(plain, ["local", "_", "self"]);
+    // Fails: ["local", "self", "_"].
+    assert_eq!(threaded, plain);
+}
+
+// ===== a "private" pool is reachable by name =====
+//
+// DESIGN: `#[threaded(pool)]` is "a registered pool private to this
+// function" while `pool_name = "x"` is "shared by every function naming it".
+// But the private pool is registered under the plain name `module::fn`, and
+// `pool_name` / `Pool::named` resolve through `get_or_create`, so a function
+// that names `module::fn` (or `Pool::named("module::fn")`) joins the private
+// pool instead of getting one of its own; the private pool's `max_workers`
+// then applies to it, and joining it via the other name joins the private one.
+//
+// Likely fix: register private pools in a way `named_with` never returns
+// (a separate namespace, or a flag checked in `get_or_create` that makes it
+// skip to a fresh entry), or make `named_with` refuse a private entry.
+
+mod private_pool {
+    #[pymt::threaded(pool, max_workers = 1)]
+    pub(crate) fn mine() -> String {
+        std::thread::current().name().unwrap_or("?").to_owned()
+    }
+
+    #[pymt::threaded(pool_name = "attack_macros::private_pool::mine", max_workers = 4)]
+    pub(crate) fn intruder() -> String {
+        std::thread::current().name().unwrap_or("?").to_owned()
+    }
+}
+
+#[test]
+fn a_private_pool_is_not_shared_by_pool_name() {
+    let _serial = serial();
+    let mine = private_pool::mine().result_timeout(TIMEOUT).unwrap();
+    assert!(mine.starts_with("attack_macros::private_pool::mine"), "{mine}");
+    let private = Pool::get_pool_by_name("attack_macros::private_pool::mine").unwrap();
+    let _ = private_pool::intruder().result_timeout(TIMEOUT).unwrap();
+    let shared = Pool::get_pool_by_name("attack_macros::private_pool::mine").unwrap();
+    // Fails: `pool_name` found the private pool and ran on it (max_workers 1).
+    assert_eq!(
+        Pool::pools()
+            .iter()
+            .filter(|p| p.name().starts_with("attack_macros::private_pool::mine"))
+            .count(),
+        2,
+        "the private pool and the named one are distinct; private {} shared {} (max_workers {})",
+        private.name(),
+        shared.name(),
+        shared.max_workers(),
+    );
+}
+
+// ===== clippy on a user crate =====
+//
+// `tests/attack-clippy` is a clean user crate; default clippy
+// (`clippy::all`, warn) reports `multiple_bound_locations` on two
+// `#[threaded]` functions there, because of the bounds the expansion adds
+// (see the comments in that crate). Ignored by default: it runs `cargo
+// clippy` (`cargo test --test attack_macros -- --ignored`).
+
+#[test]
+#[ignore = "runs cargo clippy on tests/attack-clippy"]
+fn clippy_is_quiet_on_user_crates() {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/attack-clippy/Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(["clippy", "--quiet", "--manifest-path", manifest, "--", "-D", "warnings"])
+        .env("CARGO_TARGET_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/target/attack-clippy"))
+        .output()
+        .expect("cargo clippy runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Fails: "bound is defined in more than one place" (twice).
+    assert!(output.status.success(), "{stderr}");
+}
