@@ -13,7 +13,7 @@ use syn::{parse_quote, FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType, Type};
 use crate::args::{IntArg, LimitSource, ThreadedArgs, Value};
 use crate::ast::Plan;
 use crate::ctxt::Errors;
-use crate::send_bounds::{add_send_bounds, TypeScan};
+use crate::send_bounds::{add_send_bounds, ungroup, TypeScan};
 use crate::stack::{self, OuterLimiter};
 use crate::validate::{Placement, Shape, Valid};
 use crate::{fallback, validate};
@@ -271,12 +271,14 @@ fn options_chain(args: &ThreadedArgs, output: &Output, rt: &TokenStream) -> Toke
     chain
 }
 
-/// `{ const __PYMT_VALUE: ty = expr; __PYMT_VALUE }`: `expr` evaluated at
-/// compile time as a `ty`.
+/// `const { let value: ty = expr; value }`: `expr` evaluated at compile
+/// time as a `ty`, in an inline `const` block, which (unlike a `const` item)
+/// may name `Self` and the function's generic parameters.
 fn const_value(expr: &syn::Expr, ty: TokenStream) -> TokenStream {
-    quote!({
-        const __PYMT_VALUE: #ty = #expr;
-        __PYMT_VALUE
+    let value = Ident::new("__pymt_value", Span::mixed_site());
+    quote!(const {
+        let #value: #ty = #expr;
+        #value
     })
 }
 
@@ -419,7 +421,7 @@ impl Output {
             },
             // `Task<!>` needs an unstable feature; a body that never returns
             // makes a task that never succeeds, whatever its type.
-            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => Self {
+            ReturnType::Type(_, ty) if matches!(ungroup(ty), Type::Never(_)) => Self {
                 ty: Some(parse_quote_spanned_ty(ty.span(), rt)),
                 opaque: false,
             },
@@ -463,7 +465,9 @@ impl Output {
             ReturnType::Default => Default::default(),
         };
         match (&self.ty, output) {
-            (Some(_), ReturnType::Type(_, written)) if !matches!(**written, Type::Never(_)) => {
+            (Some(_), ReturnType::Type(_, written))
+                if !matches!(ungroup(written), Type::Never(_)) =>
+            {
                 parse_quote!(#arrow #rt::Task<#written>)
             }
             (Some(ty), _) => parse_quote!(#arrow #rt::Task<#ty>),

@@ -20,7 +20,7 @@
 //! cannot name it (borrowed arguments are refused before this runs).
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::quote_spanned;
+use quote::{quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -55,7 +55,7 @@ pub(crate) fn add_send_bounds(func: &mut ItemFn, rt: &TokenStream) {
         }
     }
     if let ReturnType::Type(_, ty) = &mut func.sig.output {
-        if !matches!(**ty, Type::Never(_)) {
+        if !matches!(ungroup(ty), Type::Never(_)) {
             bounds.of_type(ty);
         }
     }
@@ -66,6 +66,9 @@ pub(crate) fn add_send_bounds(func: &mut ItemFn, rt: &TokenStream) {
         bound_type_param(&mut func.sig.generics, param, rt);
     }
     if !predicates.is_empty() {
+        // A bound on a crate-private argument type of a `pub` fn would trip
+        // `private_bounds`; the user wrote no such bound.
+        func.attrs.push(parse_quote!(#[allow(private_bounds)]));
         func.sig
             .generics
             .make_where_clause()
@@ -87,6 +90,7 @@ impl Bounds<'_> {
     /// The predicate for `ty`, or bounds on the `impl Trait`s inside it, or
     /// on the type parameter it is.
     fn of_type(&mut self, ty: &mut Type) {
+        let ty = ungroup_mut(ty);
         if let Type::Path(path) = &*ty {
             let param = self.type_params.iter().find(|p| path.path.is_ident(*p));
             if let (None, Some(param)) = (&path.qself, param) {
@@ -99,9 +103,41 @@ impl Bounds<'_> {
         let scan = TypeScan::of(ty);
         if scan.impl_trait {
             ImplBounds { rt: self.rt }.visit_type_mut(ty);
-        } else if !scan.elided && !scan.plainly_sendable {
+        } else if !scan.elided && !scan.higher_ranked && !scan.plainly_sendable {
             let bound = send_static(ty.span(), self.rt);
-            self.predicates.push(parse_quote!(#ty: #bound));
+            let predicate: WherePredicate = parse_quote!(#ty: #bound);
+            // One predicate per type, however many arguments have it.
+            let text = predicate.to_token_stream().to_string();
+            if !self
+                .predicates
+                .iter()
+                .any(|p| p.to_token_stream().to_string() == text)
+            {
+                self.predicates.push(predicate);
+            }
+        }
+    }
+}
+
+/// The type inside the invisible groups of a `macro_rules!` `$t:ty`, and
+/// inside parentheses.
+pub(crate) fn ungroup_mut(mut ty: &mut Type) -> &mut Type {
+    loop {
+        match ty {
+            Type::Group(group) => ty = &mut group.elem,
+            Type::Paren(paren) => ty = &mut paren.elem,
+            _ => return ty,
+        }
+    }
+}
+
+/// As [`ungroup_mut`], shared.
+pub(crate) fn ungroup(mut ty: &Type) -> &Type {
+    loop {
+        match ty {
+            Type::Group(group) => ty = &group.elem,
+            Type::Paren(paren) => ty = &paren.elem,
+            _ => return ty,
         }
     }
 }
@@ -111,6 +147,7 @@ impl Bounds<'_> {
 /// `multiple_bound_locations` stays quiet.
 fn bound_type_param(generics: &mut Generics, ident: &Ident, rt: &TokenStream) {
     if let Some(where_clause) = &mut generics.where_clause {
+        let mut in_where = false;
         for predicate in &mut where_clause.predicates {
             if let WherePredicate::Type(predicate) = predicate {
                 let is_it = matches!(&predicate.bounded_ty, Type::Path(p)
@@ -119,7 +156,15 @@ fn bound_type_param(generics: &mut Generics, ident: &Ident, rt: &TokenStream) {
                     add_send_static(&mut predicate.bounds, ident.span(), rt);
                     return;
                 }
+                in_where |= is_it;
             }
+        }
+        if in_where {
+            // Bounded only by a higher-ranked predicate (`for<'a> F: Fn(&'a u8)`),
+            // which cannot take `'static`: a predicate of its own, beside it.
+            let bound = send_static(ident.span(), rt);
+            where_clause.predicates.push(parse_quote!(#ident: #bound));
+            return;
         }
     }
     if let Some(param) = generics.type_params_mut().find(|p| p.ident == *ident) {
@@ -243,6 +288,9 @@ const PLAIN: &[&str] = &[
 pub(crate) struct TypeScan {
     pub(crate) impl_trait: bool,
     elided: bool,
+    /// A `for<'a>` binder (`for<'a> fn(&'a u8)`): `Send + 'static` on such a
+    /// type cannot be proven in a `where` clause, and it always holds.
+    higher_ranked: bool,
     /// Made only of the [`PLAIN`] names, tuples, arrays and `&'static`.
     plainly_sendable: bool,
 }
@@ -252,6 +300,7 @@ impl TypeScan {
         let mut scan = Self {
             impl_trait: false,
             elided: false,
+            higher_ranked: false,
             plainly_sendable: true,
         };
         scan.visit_type(ty);
@@ -289,6 +338,10 @@ impl<'ast> Visit<'ast> for TypeScan {
             _ => self.plainly_sendable = false,
         }
         syn::visit::visit_type(self, node);
+    }
+    fn visit_bound_lifetimes(&mut self, node: &'ast syn::BoundLifetimes) {
+        self.higher_ranked = true;
+        syn::visit::visit_bound_lifetimes(self, node);
     }
     fn visit_expr(&mut self, _: &'ast syn::Expr) {
         // Array lengths say nothing about sendability.

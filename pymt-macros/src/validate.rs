@@ -354,34 +354,56 @@ fn limiter(args: &LimiterArgs, generics: &Generics, errors: &mut Errors) {
 /// A limit that names a generic parameter of the function, or `Self`: one
 /// `#[limiter]` serves every instantiation, so it cannot have a limit per
 /// instantiation. (Parameters of the enclosing `impl` are caught by the
-/// compiler, as the limit is evaluated in a `static`.)
+/// compiler, as the limit is evaluated in a `static`.) Only a path's first
+/// segment can be a parameter: `limits::T` is a constant named `T`.
 fn generic_limit(limit: &TokenStream, generics: &Generics, errors: &mut Errors) {
-    let mut names: Vec<String> = generics
+    struct Finder<'a> {
+        names: &'a [String],
+        found: Option<proc_macro2::Ident>,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            let first = path.segments.first().map(|segment| &segment.ident);
+            if let (None, Some(first), None) = (&path.leading_colon, first, &self.found) {
+                if self.names.iter().any(|name| first == name) {
+                    self.found = Some(first.clone());
+                }
+            }
+            syn::visit::visit_path(self, path);
+        }
+    }
+    let Ok(expr) = syn::parse2::<syn::Expr>(limit.clone()) else {
+        return;
+    };
+    let names: Vec<String> = generics
         .type_params()
         .map(|p| p.ident.to_string())
         .chain(generics.const_params().map(|p| p.ident.to_string()))
+        .chain(std::iter::once("Self".to_owned()))
         .collect();
-    names.push("Self".into());
-    if let Some(ident) = find_ident(limit, &names) {
-        errors.error_at(
-            ident.span(),
-            format_args!(
-                "the limit depends on `{ident}`, but one `#[limiter]` serves every \
-                 instantiation of the function, so its limit cannot depend on a generic \
-                 parameter; give each type a `static` `Limiter` and call `LIMITER.run(|| ..)` \
-                 in the body instead"
-            ),
-        );
-    }
-}
-
-/// The first identifier in `tokens` (groups included) named one of `names`.
-fn find_ident(tokens: &TokenStream, names: &[String]) -> Option<proc_macro2::Ident> {
-    tokens.clone().into_iter().find_map(|tree| match tree {
-        proc_macro2::TokenTree::Ident(ident) if names.contains(&ident.to_string()) => Some(ident),
-        proc_macro2::TokenTree::Group(group) => find_ident(&group.stream(), names),
-        _ => None,
-    })
+    let mut finder = Finder {
+        names: &names,
+        found: None,
+    };
+    finder.visit_expr(&expr);
+    let Some(ident) = finder.found else {
+        return;
+    };
+    let message = if ident == "Self" {
+        "the limit names `Self`, but a `#[limiter]` limit is evaluated once for the \
+         function, outside the `impl` (where `Self` may stand for many types); write the \
+         type's own name, e.g. `#[limiter(Server::MAX)]`, or give each type a `static` \
+         `Limiter` and call `LIMITER.run(|| ..)` in the body"
+            .to_owned()
+    } else {
+        format!(
+            "the limit depends on `{ident}`, but one `#[limiter]` serves every \
+             instantiation of the function, so its limit cannot depend on a generic \
+             parameter; give each type a `static` `Limiter` and call `LIMITER.run(|| ..)` \
+             in the body instead"
+        )
+    };
+    errors.error_at(ident.span(), message);
 }
 
 fn limiter_below_threaded(args: &LimiterArgs, errors: &mut Errors) {

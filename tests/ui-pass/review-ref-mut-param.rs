@@ -4,7 +4,7 @@
 // as mutable". The original fn compiles (the pattern owns its argument).
 // Fixed in the next commit: `#[allow(unused_mut)] let mut __pymt_argN = __pymt_argN;`
 // before `let <pat> = __pymt_argN;` (also fixes the drop order of `_`
-// parameters, tests/attack_macros.rs).
+// parameters, tests/regress_review_macros.rs).
 struct S { f: Vec<u8> }
 #[pymt::threaded]
 fn push(ref mut x: Vec<u8>) -> usize { x.push(1); x.len() }
