@@ -186,7 +186,11 @@ cat <<EOF
 library crate, each in a fresh target directory, the three crates interleaved,
 $runs run(s), medians. The syn-only crate depends on \`syn\`, \`quote\` and
 \`proc-macro2\` with the lines of \`pymt-macros/Cargo.toml\`:
-$(sed 's/^/    /' <<<"$macro_deps")
+
+\`\`\`toml
+$macro_deps
+\`\`\`
+
 All use the workspace's Cargo.lock; \`CARGO_INCREMENTAL=0\` builds the
 path dependency \`pymt\` as cargo builds a crates.io dependency. $rustc_version, $(nproc) cores.
 
