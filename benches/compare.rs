@@ -1729,11 +1729,15 @@ fn main() {
         root.join("docs")
     };
     // Sections other tools maintain (the allocation table of
-    // tests/allocs_per_call.rs) survive a rewrite.
+    // tests/allocs_per_call.rs, the output of scripts/build-cost.sh) survive
+    // a rewrite: everything from the first of them on.
+    const KEPT: [&str; 2] = ["\n## Allocations per call", "\n## Build cost"];
     let kept = std::fs::read_to_string(out_dir.join("bench.md"))
         .ok()
         .and_then(|old| {
-            old.find("\n## Allocations per call")
+            KEPT.iter()
+                .filter_map(|heading| old.find(heading))
+                .min()
                 .map(|at| old[at..].to_owned())
         })
         .unwrap_or_default();

@@ -1,18 +1,30 @@
 //! The process-wide registry of named pools.
 
-use std::sync::LazyLock;
-
-use dashmap::mapref::entry::Entry;
-use dashmap::DashMap;
+use std::collections::hash_map::{Entry, HashMap};
+use std::sync::{LazyLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::Pool;
 use crate::error::BuildError;
 
-static POOLS: LazyLock<DashMap<String, Pool>> = LazyLock::new(DashMap::new);
+static POOLS: LazyLock<RwLock<HashMap<String, Pool>>> = LazyLock::new(Default::default);
+
+// A panic under the lock leaves the map as consistent as it was: every
+// change is one `insert` or `remove`.
+fn read() -> RwLockReadGuard<'static, HashMap<String, Pool>> {
+    POOLS
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write() -> RwLockWriteGuard<'static, HashMap<String, Pool>> {
+    POOLS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Registers a new pool under `name`; fails if the name is taken.
 pub(crate) fn register(name: &str, make: impl FnOnce() -> Pool) -> Result<Pool, BuildError> {
-    match POOLS.entry(name.to_owned()) {
+    match write().entry(name.to_owned()) {
         Entry::Occupied(_) => Err(BuildError::new(format!(
             "a pool named '{name}' is already registered"
         ))),
@@ -22,10 +34,10 @@ pub(crate) fn register(name: &str, make: impl FnOnce() -> Pool) -> Result<Pool, 
 
 /// The registered pool `name`, created by `make` if absent (atomically).
 pub(crate) fn get_or_create(name: &str, make: impl FnOnce() -> Pool) -> Pool {
-    if let Some(pool) = POOLS.get(name) {
-        return pool.clone();
+    if let Some(pool) = get(name) {
+        return pool;
     }
-    POOLS.entry(name.to_owned()).or_insert_with(make).clone()
+    write().entry(name.to_owned()).or_insert_with(make).clone()
 }
 
 /// Registers a new pool under `base`, or `base#2`, `base#3`, .. when taken:
@@ -43,17 +55,23 @@ pub(crate) fn register_unique(base: &str, make: impl Fn(&str) -> Pool) -> Pool {
 }
 
 pub(crate) fn get(name: &str) -> Option<Pool> {
-    POOLS.get(name).map(|pool| pool.clone())
+    read().get(name).cloned()
 }
 
 pub(crate) fn all() -> Vec<Pool> {
-    POOLS.iter().map(|entry| entry.value().clone()).collect()
+    read().values().cloned().collect()
 }
 
 /// Removes `pool` if it is the one registered under its name.
 pub(crate) fn remove(pool: &Pool) {
     // Take the handle out before dropping it: dropping under the map's lock
     // would be fine today, but nothing is gained by risking it.
-    let removed = POOLS.remove_if(pool.name(), |_, registered| registered.same_pool(pool));
+    let removed = {
+        let mut pools = write();
+        match pools.get(pool.name()) {
+            Some(registered) if registered.same_pool(pool) => pools.remove(pool.name()),
+            _ => None,
+        }
+    };
     drop(removed);
 }
