@@ -1369,7 +1369,7 @@ fn targets(workloads: &[Workload]) -> Vec<Target> {
 
 fn targets_table(targets: &[Target]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "| target (issue 6) | measured | met |");
+    let _ = writeln!(s, "| target (issues 6 and 11) | measured | met |");
     let _ = writeln!(s, "|---|---:|:---:|");
     for t in targets {
         let (measured, met) = match t.measured {
