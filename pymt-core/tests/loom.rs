@@ -12,6 +12,9 @@
 //! three fails with its bug put back: the launch counted after it becomes
 //! queued, a wake token put back where no blocked worker looks, a worker
 //! waiting for room in its own queue.
+//! The split queued count (`pushed` by submitters, `popped` by workers) has
+//! a model of its own, a wait racing a push and a pop; it fails with the
+//! two counts read in the wrong order.
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
@@ -830,4 +833,51 @@ fn completion_submits_to_its_own_full_queue() {
         "callback on the worker, queue full",
         "callback on the registering thread",
     ]);
+}
+
+// ===== the split queued count =====
+
+/// The queued count is `pushed` (written by submitters) less `popped`
+/// (written by workers), read in that order's reverse: `load` first,
+/// `pushed` last. A job and `wait_completion` on the main thread race a
+/// second submitter's job and the worker, which checks for sleepers before
+/// it reads the submitters' count. The wait never returns before the first
+/// job ran (an undercount would let it), is never left asleep (a lost
+/// wake-up is a loom deadlock), and a snapshot taken meanwhile never shows
+/// more than was submitted (a `pushed` read before `load` could show a
+/// wrapped, huge count).
+#[test]
+fn wait_completion_vs_racing_push_and_pop() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = one_worker_pool();
+        let (first, second) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let other = {
+            let (pool, second) = (pool.clone(), Arc::clone(&second));
+            thread::spawn(move || {
+                pool.execute(move || second.store(true, SeqCst)).unwrap();
+                let stats = pool.stats();
+                assert!(stats.queued <= 2 && stats.active <= 1, "{stats:?}");
+            })
+        };
+        let flag = Arc::clone(&first);
+        pool.execute(move || flag.store(true, SeqCst)).unwrap();
+        assert!(pool.wait_completion(Duration::MAX));
+        assert!(first.load(SeqCst), "the wait returned before its job ran");
+        seen.saw(if second.load(SeqCst) {
+            "the racing job had run"
+        } else {
+            "the racing job had not run"
+        });
+        other.join().unwrap();
+        assert!(pool.join(Duration::MAX));
+        let stats = pool.stats();
+        assert_eq!((stats.queued, stats.active, stats.completed), (0, 0, 2));
+        assert!(second.load(SeqCst));
+    });
+    coverage.assert_saw(&["the racing job had run", "the racing job had not run"]);
 }

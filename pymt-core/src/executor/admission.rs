@@ -90,7 +90,7 @@ impl Executor {
         }
         // Counted before it is visible, so a pop never drives the count
         // below zero; a push that races `close` is caught in `after_push`.
-        self.counts.load.queued();
+        self.counts.pushed.queued();
         Ok(())
     }
 
@@ -118,7 +118,7 @@ impl Executor {
             .0;
             self.counts.cold.space_sleepers.fetch_sub(1, SeqCst);
         }
-        self.counts.load.queued();
+        self.counts.pushed.queued();
         Ok(())
     }
 

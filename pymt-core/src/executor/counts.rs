@@ -1,10 +1,23 @@
 //! The counts a pool keeps without its lock, laid out for the hot path.
 //!
-//! Queued and active entries live in one 64-bit word, so taking an entry
-//! off the queue to run it is a single read-modify-write and a waiter reads
-//! both at once (never a task counted in neither). The word sits on a
-//! cache line of its own, apart from the idle count that workers write
-//! and from the rarely written flags that every submission reads.
+//! The queued count is a difference of two counts, each written by one
+//! side only, so a submission and a start never write the same cache line:
+//!
+//! - `pushed` (on its own line): entries admitted, written by submitters;
+//! - `load` (on its own line): entries that left the queue (`popped`, high
+//!   half) and bodies running (`active`, low half), written by workers and
+//!   cancellers. Taking an entry off the queue to run it is one
+//!   read-modify-write of this word.
+//!
+//! An entry is counted in `pushed` before anyone can pop it, so `popped`
+//! never passes `pushed`. A reader reads `load` first and `pushed` last:
+//! `pushed` only grows, so the difference never undercounts what was queued
+//! when `load` was read (it may count a push made between the two reads),
+//! and an entry that starts between the reads is counted as queued, never
+//! in neither. A reader that finds nothing queued and nothing active saw
+//! the pool settled at the instant it read `pushed` (nothing was popped
+//! after its read of `load`, or `popped` would be short of `pushed`, and
+//! `active` grows only with `popped`).
 
 use std::ops::Deref;
 use std::sync::atomic::Ordering::SeqCst;
@@ -31,11 +44,11 @@ impl<T> Deref for Padded<T> {
     }
 }
 
-/// One queued entry, in the packed word.
-const ONE_QUEUED: u64 = 1 << 32;
-const ACTIVE_BITS: u64 = ONE_QUEUED - 1;
+/// One popped entry, in the `load` word.
+const ONE_POPPED: u64 = 1 << 32;
+const ACTIVE_BITS: u64 = ONE_POPPED - 1;
 
-/// Queued and active counts read at one instant.
+/// Queued and active counts as of one read (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Occupancy {
     /// Live queued entries, lane and ranked (stale task entries excluded).
@@ -44,59 +57,98 @@ pub(crate) struct Occupancy {
     pub(crate) active: usize,
 }
 
-impl Occupancy {
-    fn of(word: u64) -> Occupancy {
-        Occupancy {
-            queued: (word >> 32) as usize,
-            active: (word & ACTIVE_BITS) as usize,
-        }
+/// The `load` word as a worker's read-modify-write left it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Taken(u64);
+
+impl Taken {
+    fn popped(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    pub(crate) fn active(self) -> usize {
+        (self.0 & ACTIVE_BITS) as usize
     }
 }
 
-/// Queued (high half) and active (low half) counts. Each half holds up to
-/// 2^32 - 1, far beyond what memory allows to be queued or threads to run.
+/// Entries admitted (`pushed`), written by submitters only. Counts wrap
+/// (only the low 32 bits are compared with `popped`): at most 2^32 - 1
+/// entries are queued at once, far beyond what memory allows.
+#[derive(Default)]
+pub(crate) struct Pushed(AtomicU64);
+
+impl Pushed {
+    /// An entry was admitted (before it is pushed).
+    pub(crate) fn queued(&self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+
+    /// Queued entries: `pushed`, read now, less the `popped` of `taken`.
+    fn queued_since(&self, taken: Taken) -> usize {
+        (self.0.load(SeqCst) as u32).wrapping_sub(taken.popped()) as usize
+    }
+}
+
+/// Popped (high half, wrapping) and active (low half) counts.
 #[derive(Default)]
 pub(crate) struct Load(AtomicU64);
 
 impl Load {
-    pub(crate) fn get(&self) -> Occupancy {
-        Occupancy::of(self.0.load(SeqCst))
+    fn get(&self) -> Taken {
+        Taken(self.0.load(SeqCst))
     }
 
-    /// An entry was queued.
-    pub(crate) fn queued(&self) {
-        self.0.fetch_add(ONE_QUEUED, SeqCst);
+    /// A queued entry starts running; returns the word after.
+    pub(crate) fn started(&self) -> Taken {
+        let delta = ONE_POPPED + 1;
+        Taken(self.0.fetch_add(delta, SeqCst).wrapping_add(delta))
     }
 
-    /// A queued entry starts running; returns the levels after.
-    pub(crate) fn started(&self) -> Occupancy {
-        // Adds one active and removes one queued in one step (wrapping:
-        // the queued half is at least one, so no borrow crosses halves).
-        let delta = 1u64.wrapping_sub(ONE_QUEUED);
-        Occupancy::of(self.0.fetch_add(delta, SeqCst).wrapping_add(delta))
+    /// A queued entry left the queue without a new active count: it was
+    /// cancelled or rejected, or a worker's streak passes its active count
+    /// on to it. Returns the word after.
+    pub(crate) fn unqueued(&self) -> Taken {
+        Taken(
+            self.0
+                .fetch_add(ONE_POPPED, SeqCst)
+                .wrapping_add(ONE_POPPED),
+        )
     }
 
-    /// A queued entry left without running (cancelled, rejected); returns
-    /// the levels after.
-    pub(crate) fn unqueued(&self) -> Occupancy {
-        Occupancy::of(self.0.fetch_sub(ONE_QUEUED, SeqCst) - ONE_QUEUED)
-    }
-
-    /// A body ended; returns the levels after.
-    pub(crate) fn finished(&self) -> Occupancy {
-        Occupancy::of(self.0.fetch_sub(1, SeqCst) - 1)
+    /// A body ended; returns the word after.
+    pub(crate) fn finished(&self) -> Taken {
+        Taken(self.0.fetch_sub(1, SeqCst) - 1)
     }
 }
 
 /// Counts read and written without the lock (see the `executor` module docs).
 #[derive(Default)]
 pub(crate) struct Counts {
+    /// Written by submitters.
+    pub(crate) pushed: Padded<Pushed>,
+    /// Written by workers (and cancellers).
     pub(crate) load: Padded<Load>,
     /// Workers blocked (or about to block) on the lane.
     pub(crate) idle: Padded<AtomicUsize>,
     /// Wake tokens pushed into the lane and not yet taken by a worker.
     pub(crate) tokens: Padded<AtomicUsize>,
     pub(crate) cold: Padded<Cold>,
+}
+
+impl Counts {
+    /// Queued and active counts: `load` first, `pushed` last.
+    pub(crate) fn occupancy(&self) -> Occupancy {
+        let taken = self.load.get();
+        Occupancy {
+            queued: self.pushed.queued_since(taken),
+            active: taken.active(),
+        }
+    }
+
+    /// Queued entries, from a worker's `load` word and `pushed` read now.
+    pub(crate) fn queued_since(&self, taken: Taken) -> usize {
+        self.pushed.queued_since(taken)
+    }
 }
 
 /// Written rarely (waits, lifecycle and resizes), read on
@@ -126,33 +178,25 @@ mod test {
     use super::*;
 
     #[test]
-    fn packed_halves_move_together() {
-        let load = Load::default();
-        load.queued();
-        load.queued();
+    fn pushed_less_popped_is_queued() {
+        let counts = Counts::default();
+        counts.pushed.queued();
+        counts.pushed.queued();
         assert_eq!(
-            load.get(),
+            counts.occupancy(),
             Occupancy {
                 queued: 2,
                 active: 0
             }
         );
+        let after = counts.load.started();
+        assert_eq!((counts.queued_since(after), after.active()), (1, 1));
+        let after = counts.load.unqueued();
+        assert_eq!((counts.queued_since(after), after.active()), (0, 1));
+        let after = counts.load.finished();
+        assert_eq!((counts.queued_since(after), after.active()), (0, 0));
         assert_eq!(
-            load.started(),
-            Occupancy {
-                queued: 1,
-                active: 1
-            }
-        );
-        assert_eq!(
-            load.unqueued(),
-            Occupancy {
-                queued: 0,
-                active: 1
-            }
-        );
-        assert_eq!(
-            load.finished(),
+            counts.occupancy(),
             Occupancy {
                 queued: 0,
                 active: 0
@@ -161,11 +205,32 @@ mod test {
     }
 
     #[test]
+    fn counts_wrap_without_crossing_halves() {
+        let counts = Counts::default();
+        counts.pushed.0 .0.store(u64::from(u32::MAX), SeqCst);
+        counts
+            .load
+            .0
+             .0
+            .store(u64::from(u32::MAX - 1) << 32, SeqCst);
+        assert_eq!(counts.occupancy().queued, 1);
+        counts.pushed.queued();
+        assert_eq!(counts.occupancy().queued, 2);
+        let after = counts.load.started();
+        assert_eq!((counts.queued_since(after), after.active()), (1, 1));
+        let after = counts.load.started();
+        assert_eq!((counts.queued_since(after), after.active()), (0, 2));
+    }
+
+    #[test]
     fn padded_counts_do_not_share_lines() {
         assert!(std::mem::align_of::<Padded<Load>>() >= 128);
         let counts = Counts::default();
+        let pushed = &counts.pushed as *const _ as usize;
         let load = &counts.load as *const _ as usize;
         let idle = &counts.idle as *const _ as usize;
         assert!(load.abs_diff(idle) >= 128);
+        assert!(load.abs_diff(pushed) >= 128);
+        assert!(pushed.abs_diff(idle) >= 128);
     }
 }

@@ -43,7 +43,7 @@ use std::sync::{Arc, PoisonError};
 
 pub(crate) use self::admission::{Admission, Refusal};
 use self::config::Config;
-use self::counts::{Counts, Occupancy, Padded};
+use self::counts::{Counts, Occupancy, Padded, Taken};
 pub(crate) use self::lifecycle::{Lifecycle, RunningTasks};
 use self::queue::Queue;
 use crate::error::TaskError;
@@ -164,7 +164,7 @@ impl Executor {
     }
 
     fn occupancy(&self) -> Occupancy {
-        self.counts.load.get()
+        self.counts.occupancy()
     }
 
     fn queued(&self) -> usize {
@@ -195,27 +195,31 @@ impl Executor {
     // ===== counts and wake-ups =====
 
     /// A queued entry starts running (popped, or claimed inline).
-    fn started(&self) -> Occupancy {
+    fn started(&self) {
         let after = self.counts.load.started();
         self.left_queue(after);
-        after
     }
 
-    /// A queued entry left without running (cancelled, rejected).
+    /// A queued entry left without running (cancelled, rejected), or a
+    /// worker's streak passes its active count on to it.
     fn unqueued(&self) {
         let after = self.counts.load.unqueued();
         self.left_queue(after);
     }
 
-    /// Wake-ups owed when a live entry leaves the queue.
-    fn left_queue(&self, after: Occupancy) {
+    /// Wake-ups owed when a live entry leaves the queue. The sleepers and
+    /// the lifecycle are read first: the queued count (which reads the
+    /// submitters' line) is computed only if someone may need waking.
+    fn left_queue(&self, after: Taken) {
         crate::sync::handshake();
         if self.counts.cold.space_sleepers.load(SeqCst) > 0 {
             let _st = self.lock();
             self.space_cv.notify_one();
         }
-        if after.queued == 0 {
-            if self.is_closed() {
+        let closed = self.is_closed();
+        let sleepers = self.counts.cold.state_sleepers.load(SeqCst) > 0;
+        if (closed || sleepers) && self.counts.queued_since(after) == 0 {
+            if closed {
                 // Workers of a closed executor blocked waiting for entries
                 // still counted: there are none now.
                 self.wake_workers(self.counts.idle.load(SeqCst));
@@ -230,7 +234,8 @@ impl Executor {
         // otherwise (the last entry to leave the queue notifies then).
         let after = self.counts.load.finished();
         crate::sync::handshake();
-        if after.queued == 0 {
+        if self.counts.cold.state_sleepers.load(SeqCst) > 0 && self.counts.queued_since(after) == 0
+        {
             self.notify_state();
         }
     }
