@@ -881,3 +881,34 @@ fn wait_completion_vs_racing_push_and_pop() {
     });
     coverage.assert_saw(&["the racing job had run", "the racing job had not run"]);
 }
+
+/// A snapshot taken while a job runs counts it somewhere: queued, active
+/// or completed (the worker's tally). Fails while `snapshot` reads the
+/// tallies before the occupancy: the job can end between the two reads
+/// and show up in neither (regress_review_counts:
+/// a_live_snapshot_never_loses_a_job).
+#[test]
+fn snapshot_vs_finishing_job_counts_it_somewhere() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = one_worker_pool();
+        pool.execute(|| ()).unwrap();
+        let s = pool.stats();
+        assert!(
+            s.queued + s.active + s.completed >= 1,
+            "a snapshot lost the job: {s:?}"
+        );
+        seen.saw(if s.completed == 1 {
+            "completed"
+        } else if s.active == 1 {
+            "active"
+        } else {
+            "queued"
+        });
+        assert!(pool.join(Duration::MAX));
+        let s = pool.stats();
+        assert_eq!((s.queued, s.active, s.completed), (0, 0, 1), "{s:?}");
+    });
+    coverage.assert_saw(&["queued", "active", "completed"]);
+}

@@ -222,6 +222,84 @@ mod test {
         assert_eq!((counts.queued_since(after), after.active()), (0, 2));
     }
 
+    /// A pool whose counts sit just below the 32-bit wrap of `popped`
+    /// (after 5 * 2^32 admissions, as a long-running pool's would) runs
+    /// through it: a few thousand jobs and tasks from several threads,
+    /// cancels, waits and a bounded queue; every wait returns, nothing
+    /// counts negative or huge, and the stats are exact after each wait.
+    #[test]
+    fn a_pool_runs_through_the_wrap() {
+        use crate::executor::config::{Compensation, Config, ThreadNaming};
+        use crate::executor::Executor;
+        use crate::pool::Pool;
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        const LONG: Duration = Duration::from_secs(10);
+        for (round, capacity) in [None, Some(3), None, Some(1)].into_iter().enumerate() {
+            let executor = Executor::new(Config {
+                name: format!("wrap-{round}"),
+                min_workers: 0,
+                max_workers: 1 + round % 3,
+                idle_timeout: Some(Duration::from_micros(200)),
+                stack_size: None,
+                queue_capacity: capacity,
+                thread_naming: ThreadNaming::Numbered,
+                compensation: Compensation::Allowed,
+            });
+            // No worker yet (min 0): nobody reads the counts meanwhile.
+            let low = u64::from(u32::MAX) - 700;
+            executor.counts.pushed.0 .0.store((5 << 32) + low, SeqCst);
+            executor.counts.load.0 .0.store(low << 32, SeqCst);
+            let pool = Pool::start(Arc::clone(&executor));
+            assert_eq!(executor.occupancy(), Occupancy { queued: 0, active: 0 });
+            let ran = Arc::new(AtomicUsize::new(0));
+            let threads: Vec<_> = (0..3)
+                .map(|t| {
+                    let (pool, ran) = (pool.clone(), Arc::clone(&ran));
+                    std::thread::spawn(move || {
+                        let mut cancelled = 0;
+                        for i in 0..500 {
+                            let r = Arc::clone(&ran);
+                            let body = move || {
+                                r.fetch_add(1, SeqCst);
+                            };
+                            if (i + t) % 3 == 0 {
+                                pool.execute(body).unwrap();
+                            } else {
+                                let task = pool.submit_with_priority((i % 3) as i32 - 1, body);
+                                if i % 7 == 0 && task.cancel() {
+                                    cancelled += 1;
+                                }
+                            }
+                            let s = pool.stats();
+                            assert!(s.queued <= 1500 && s.active <= 3, "{s:?}");
+                            if i % 100 == 0 {
+                                assert!(pool.wait_completion(LONG));
+                            }
+                        }
+                        cancelled
+                    })
+                })
+                .collect();
+            let cancelled: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+            assert!(pool.wait_completion(LONG));
+            let s = pool.stats();
+            assert_eq!(
+                (s.queued, s.active, s.completed, s.cancelled),
+                (0, 0, 1500 - cancelled, cancelled),
+                "{s:?}"
+            );
+            assert_eq!(ran.load(SeqCst), 1500 - cancelled);
+            // Past the wrap: popped's half went round, active is untouched.
+            let word = executor.counts.load.get();
+            assert!(word.popped() < 1000 && word.active() == 0, "{word:?}");
+            assert!(pool.join(LONG));
+            assert_eq!(executor.occupancy(), Occupancy { queued: 0, active: 0 });
+        }
+    }
+
     #[test]
     fn padded_counts_do_not_share_lines() {
         assert!(std::mem::align_of::<Padded<Load>>() >= 128);

@@ -176,12 +176,16 @@ impl Executor {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
+        // The occupancy first, the tallies after: a body gone from the
+        // occupancy left through a SeqCst update of `load` made after its
+        // tally's store (or its outcome's count), so it is counted below.
+        // The other order can show a body in neither.
+        let now = self.occupancy();
         let (workers, tallied) = {
             let st = self.lock();
             let tallied: usize = st.tallies.iter().map(|t| t.load(Relaxed)).sum();
             (st.workers, tallied + self.totals.completed.load(Relaxed))
         };
-        let now = self.occupancy();
         Snapshot {
             workers,
             active: now.active,
