@@ -14,7 +14,9 @@
 //! waiting for room in its own queue.
 //! The split queued count (`pushed` by submitters, `popped` by workers) has
 //! a model of its own, a wait racing a push and a pop; it fails with the
-//! two counts read in the wrong order.
+//! two counts read in the wrong order. `join` racing the last job of three
+//! workers fails (deadlocks) if a worker that leaves does not pass on the
+//! wake-ups it may have taken.
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
@@ -923,7 +925,6 @@ fn snapshot_vs_finishing_job_counts_it_somewhere() {
 /// forever (a loom deadlock; regress_review_counts:
 /// pushes_racing_close_leave_counts_settled).
 #[test]
-#[ignore = "reproduces an open defect: a worker that takes a token and leaves does not pass it on"]
 fn join_vs_last_job_wakes_every_idle_worker() {
     let coverage = Coverage::default();
     let seen = coverage.clone();
