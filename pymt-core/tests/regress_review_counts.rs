@@ -294,7 +294,7 @@ fn bounded_queue_admits_up_to_capacity_and_never_hangs() {
                             d.fetch_add(1, SeqCst);
                         };
                         if rng.below(2) == 0 {
-                            let _ = pool.submit(job);
+                            drop(pool.submit(job));
                         } else if pool.try_submit(job).is_err() {
                             refused.fetch_add(1, SeqCst);
                         }
