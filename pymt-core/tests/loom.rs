@@ -14,7 +14,9 @@
 //! waiting for room in its own queue.
 //! The split queued count (`pushed` by submitters, `popped` by workers) has
 //! a model of its own, a wait racing a push and a pop; it fails with the
-//! two counts read in the wrong order.
+//! two counts read in the wrong order. `join` racing the last job of three
+//! workers fails (deadlocks) if a worker that leaves does not pass on the
+//! wake-ups it may have taken.
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
@@ -911,4 +913,45 @@ fn snapshot_vs_finishing_job_counts_it_somewhere() {
         assert_eq!((s.queued, s.active, s.completed), (0, 0, 1), "{s:?}");
     });
     coverage.assert_saw(&["queued", "active", "completed"]);
+}
+
+/// A worker of a closing pool that takes a wake token it does not need,
+/// and then leaves, must pass the wake on. Three workers: one (A) finds
+/// the last job taken by another (B) but not yet started, so it still
+/// sees it queued and blocks; B's start empties the queue and pushes a
+/// token for each idle worker (A); a third (C), between two pops of its
+/// busy phase, takes that token and then exits, seeing the pool closed
+/// and done. Without the wake passed on, A stays blocked and `join` waits
+/// forever (a loom deadlock; regress_review_counts:
+/// pushes_racing_close_leave_counts_settled).
+#[test]
+fn join_vs_last_job_wakes_every_idle_worker() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(3)
+            .max_workers(3)
+            .build()
+            .unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran);
+        pool.execute(move || flag.store(true, SeqCst)).unwrap();
+        seen.saw(if ran.load(SeqCst) {
+            "the job had run before join"
+        } else {
+            "the job had not run before join"
+        });
+        assert!(pool.join(Duration::MAX));
+        let s = pool.stats();
+        assert_eq!(
+            (s.workers, s.queued, s.active, s.completed),
+            (0, 0, 0, 1),
+            "{s:?}"
+        );
+    });
+    coverage.assert_saw(&[
+        "the job had run before join",
+        "the job had not run before join",
+    ]);
 }

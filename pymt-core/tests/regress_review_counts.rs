@@ -294,7 +294,7 @@ fn bounded_queue_admits_up_to_capacity_and_never_hangs() {
                             d.fetch_add(1, SeqCst);
                         };
                         if rng.below(2) == 0 {
-                            let _ = pool.submit(job);
+                            drop(pool.submit(job));
                         } else if pool.try_submit(job).is_err() {
                             refused.fetch_add(1, SeqCst);
                         }
@@ -340,21 +340,17 @@ fn bounded_queue_admits_up_to_capacity_and_never_hangs() {
 /// the pool is closed and every submitter has returned, the counts settle,
 /// nothing is left queued, and `completed` is exactly the bodies that ran.
 ///
-/// DEFECT (intermittent, about every other run; predates c7d74ed: it
-/// reproduces with the executor of c7d74ed~1): `join` racing three
-/// submitters (min_workers 1, max_workers 3) times out with
-/// `PoolStats { workers: 1, active: 0, queued: 0, .. }`: a worker of the
-/// joining pool stays blocked on the lane with nothing queued and no wake
-/// token, and only `join`'s own timeout path (`end_queued` pushes tokens)
-/// frees it. With min_workers 0 the idle timeout frees it instead, so a
-/// passing run can still take ~10 s. Not yet pinned down: suspects are a
-/// worker that sees `queued() > 0` in `closed_and_done` (an entry another
-/// worker is about to take, or a push in flight) and blocks, while the
-/// `left_queue` that empties the queue wakes only `counts.idle` workers
-/// (a worker between `go_idle` and the count, or a token taken by a worker
-/// that then exits without passing it on).
+/// Was a defect (intermittent, about every other run, with max_workers 3;
+/// it predated c7d74ed): `join` timed out with
+/// `PoolStats { workers: 1, active: 0, queued: 0, .. }`. A worker (A) found
+/// the last entry taken by another (B) but not yet started, saw it still
+/// queued and blocked on the lane; B's start emptied the queue and pushed a
+/// wake token for each idle worker (A); a third worker (C), between two
+/// pops of its busy phase, took that token, then saw the pool closed and
+/// done and exited, so A stayed blocked. A leaving worker now passes
+/// wake-ups on (`Executor::pass_wakes_on`; loom
+/// join_vs_last_job_wakes_every_idle_worker).
 #[test]
-#[ignore = "open defect: join racing submitters can time out with a worker blocked on an empty lane (see above)"]
 fn pushes_racing_close_leave_counts_settled() {
     let deadline = Instant::now() + Duration::from_secs(4);
     let mut round = 0u64;

@@ -253,7 +253,13 @@ mod test {
             executor.counts.pushed.0 .0.store((5 << 32) + low, SeqCst);
             executor.counts.load.0 .0.store(low << 32, SeqCst);
             let pool = Pool::start(Arc::clone(&executor));
-            assert_eq!(executor.occupancy(), Occupancy { queued: 0, active: 0 });
+            assert_eq!(
+                executor.occupancy(),
+                Occupancy {
+                    queued: 0,
+                    active: 0
+                }
+            );
             let ran = Arc::new(AtomicUsize::new(0));
             let threads: Vec<_> = (0..3)
                 .map(|t| {
@@ -268,7 +274,7 @@ mod test {
                             if (i + t) % 3 == 0 {
                                 pool.execute(body).unwrap();
                             } else {
-                                let task = pool.submit_with_priority((i % 3) as i32 - 1, body);
+                                let task = pool.submit_with_priority(i % 3 - 1, body);
                                 if i % 7 == 0 && task.cancel() {
                                     cancelled += 1;
                                 }
@@ -296,7 +302,13 @@ mod test {
             let word = executor.counts.load.get();
             assert!(word.popped() < 1000 && word.active() == 0, "{word:?}");
             assert!(pool.join(LONG));
-            assert_eq!(executor.occupancy(), Occupancy { queued: 0, active: 0 });
+            assert_eq!(
+                executor.occupancy(),
+                Occupancy {
+                    queued: 0,
+                    active: 0
+                }
+            );
         }
     }
 

@@ -282,6 +282,29 @@ impl Executor {
         }
     }
 
+    /// A worker left the executor (the normal way, out of `workers` and
+    /// `idle` both). Tokens are anyone's: a busy worker between two pops
+    /// takes one as readily as the blocked worker it was pushed for, and a
+    /// worker that then leaves has used it for nothing. So whoever leaves
+    /// passes wake-ups on: in a closed executor, one to every idle worker
+    /// without a token (each must wake to see the executor done and
+    /// leave), and in an open one, one if entries wait. An idle worker
+    /// that saw entries still counted and blocked looked under the lock
+    /// before this one left, so it is counted in `idle` here.
+    fn pass_wakes_on(&self) {
+        crate::sync::handshake();
+        let idle = self.counts.idle.load(SeqCst);
+        let tokens = self.counts.tokens.load(SeqCst);
+        if idle <= tokens {
+            return;
+        }
+        if self.is_closed() {
+            self.wake_workers(idle - tokens);
+        } else if self.queued() > 0 {
+            self.wake_workers(1);
+        }
+    }
+
     /// Wakes `wait_completion` / `join` sleepers, if any.
     fn notify_state(&self) {
         if self.counts.cold.state_sleepers.load(SeqCst) > 0 {

@@ -252,12 +252,14 @@ impl WorkerLoop<'_> {
         }
     }
 
-    /// The normal way out (the worker already left `workers`): the last
-    /// worker of a closed executor empties its queue.
+    /// The normal way out (the worker already left `workers`): wake-ups
+    /// this worker may have taken are passed on, and the last worker of a
+    /// closed executor empties its queue.
     fn exit(&mut self) {
         self.leave_idle();
         self.end_streak();
         self.exited = true;
+        self.executor.pass_wakes_on();
         self.executor.retire_tally(&self.tally);
         if self.executor.abandoned() {
             self.executor.end_orphans();
@@ -289,6 +291,7 @@ impl Drop for WorkerLoop<'_> {
             let mut st = executor.lock();
             executor.leave(&mut st);
             drop(st);
+            executor.pass_wakes_on();
             executor.retire_tally(&self.tally);
             if executor.queued() > 0 {
                 executor.grow();
