@@ -136,9 +136,27 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    /// Queued and active counts: `load` first, `pushed` last.
+    /// Queued and active counts, as they were at one instant: `pushed` is
+    /// read between two reads of `load` that agree. The `load` word never
+    /// comes back to an earlier value (`popped` only grows, and `active`
+    /// only grows with it), so agreeing reads mean it did not change while
+    /// `pushed` was read. Under a stream of pops the reads may keep
+    /// disagreeing: after a few tries the last one is used, which can count
+    /// too many queued entries (an entry popped meanwhile), never too few.
     pub(crate) fn occupancy(&self) -> Occupancy {
-        let taken = self.load.get();
+        const TRIES: usize = 8;
+        let mut taken = self.load.get();
+        for _ in 0..TRIES {
+            let pushed = self.pushed.0 .0.load(SeqCst);
+            let again = self.load.get();
+            if again == taken {
+                return Occupancy {
+                    queued: (pushed as u32).wrapping_sub(taken.popped()) as usize,
+                    active: taken.active(),
+                };
+            }
+            taken = again;
+        }
         Occupancy {
             queued: self.pushed.queued_since(taken),
             active: taken.active(),
