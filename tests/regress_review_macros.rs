@@ -71,7 +71,7 @@ fn wild_parameter_drops_in_the_original_order() {
         .unwrap();
     let threaded = take_log();
     assert_eq!(plain, ["local", "_", "a"]);
-    // Fails: ["local", "a", "_"].
+    // Failed before the fix: ["local", "a", "_"].
     assert_eq!(threaded, plain);
 }
 
@@ -100,7 +100,7 @@ fn self_and_wild_parameter_drop_in_the_original_order() {
         .unwrap();
     let threaded = take_log();
     assert_eq!(plain, ["local", "_", "self"]);
-    // Fails: ["local", "self", "_"].
+    // Failed before the fix: ["local", "self", "_"].
     assert_eq!(threaded, plain);
 }
 

@@ -61,7 +61,7 @@ fn callback_of_a_task_cancelled_by_handle_sees_it_unqueued() {
     assert_eq!(callback_view(false), (0, true));
 }
 
-/// Fails: a join timeout completes the task before unqueuing it.
+/// Failed before the fix: a join timeout completes the task before unqueuing it.
 #[test]
 fn callback_of_a_task_cancelled_by_join_timeout_sees_it_unqueued() {
     assert_eq!(

@@ -440,7 +440,7 @@ fn pushes_racing_close_leave_counts_settled() {
     }
 }
 
-/// DEFECT (aa7a4ed): a live `stats()` snapshot can show a job in neither
+/// Was a defect (aa7a4ed), now fixed: a live `stats()` snapshot can show a job in neither
 /// `completed` nor `queued`/`active`. `snapshot` reads the tallies (under
 /// the lock) first and the occupancy after: a job whose body ends between
 /// the two reads, and whose worker then ends its streak or passes it on to

@@ -1,8 +1,8 @@
-// Adversarial review (issue 12): a limit path whose *last* segment is spelled
+// Found by the adversarial review of issue 12, now fixed: a limit path whose *last* segment is spelled
 // like one of the fn's type parameters (`limits::T` for `fn f<T>`). The
 // generic-limit check (validate.rs `find_ident`) flags any identifier named
 // `T` anywhere in the limit, so this is refused with "the limit depends on
-// `T`", although `limits::T` is a plain `const`. Likely fix: only look at
+// `T`", although `limits::T` is a plain `const`. The fix: only look at
 // the first segment of each path (an identifier after `::` names an item of
 // a module or type, never the parameter), or resolve by letting the compiler
 // report E0401 from the `static` it already evaluates the limit in.

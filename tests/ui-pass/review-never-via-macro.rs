@@ -1,7 +1,7 @@
-// Adversarial review (issue 12): `-> !` written through a `macro_rules!`
+// Found by the adversarial review of issue 12, now fixed: `-> !` written through a `macro_rules!`
 // `$r:ty` fragment. The type reaches the macro as `Type::Group(Type::Never)`,
 // so `Output::of` does not see `!` and emits `Task<!>`: E0658 "the `!` type
-// is experimental". Likely fix: look through `Type::Group` / `Type::Paren`
+// is experimental". The fix: look through `Type::Group` / `Type::Paren`
 // (in `Output::of`, `task_type` and `add_send_bounds`).
 macro_rules! def {
     ($name:ident -> $r:ty) => {

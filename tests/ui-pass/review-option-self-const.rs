@@ -1,9 +1,9 @@
-// Adversarial review (issue 12): option values "accept constant
+// Found by the adversarial review of issue 12, now fixed: option values "accept constant
 // expressions", but they are evaluated in a `const` item
 // (`{ const __PYMT_VALUE: i32 = <expr>; __PYMT_VALUE }`), where `Self` and
 // the fn's generics are out of scope: `priority = Self::PRIO` and
 // `name = T::NAME` fail with E0401 "can't use `Self`/generic parameters from
-// outer item". Likely fix: an inline const block, `.priority(const { <expr> })`
+// outer item". The fix: an inline const block, `.priority(const { <expr> })`
 // (stable since 1.79, MSRV is 1.80): still compile-time, typed by the
 // method's parameter, and it sees `Self` and generics.
 trait Named { const NAME: &'static str; }

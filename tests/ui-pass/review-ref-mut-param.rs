@@ -1,4 +1,4 @@
-// Adversarial review (issue 12): `ref mut` in a parameter pattern. The
+// Found by the adversarial review of issue 12, now fixed: `ref mut` in a parameter pattern. The
 // pattern moves into the closure as `let ref mut x = __pymt_arg0;`, where
 // `__pymt_arg0` is an immutable captured upvar: E0596 "cannot borrow value
 // as mutable". The original fn compiles (the pattern owns its argument).
