@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::builder::PoolBuilder;
-use crate::error::SubmitError;
+use crate::error::{BuildError, SubmitError};
 use crate::executor::queue::{Entry, Job};
 use crate::executor::{Admission, Executor, Refusal, RunningTasks};
 use crate::scope::Scope;
@@ -540,7 +540,14 @@ impl Pool {
 
     /// `named`, with a maximum applied only if the pool is created here.
     pub(crate) fn named_with(name: &str, max_workers: Option<usize>) -> Pool {
-        registry::get_or_create(name, || Pool::configured(name, max_workers))
+        let mut ignored = None;
+        let pool = registry::get_or_create(name, || {
+            let (pool, error) = Pool::configured(name, max_workers);
+            ignored = error;
+            pool
+        });
+        report_ignored(name, ignored);
+        pool
     }
 
     /// A new pool registered under `name`, or under `name#2`, `name#3`, ..
@@ -549,13 +556,21 @@ impl Pool {
     /// methods `A::run` and `B::run` in one module get `module::run` and
     /// `module::run#2`, in the order of their first calls).
     pub(crate) fn private_with(name: &str, max_workers: Option<usize>) -> Pool {
-        registry::register_unique(name, |unique| Pool::configured(unique, max_workers))
+        let mut ignored = None;
+        let pool = registry::register_unique(name, |unique| {
+            let (pool, error) = Pool::configured(unique, max_workers);
+            ignored = error;
+            pool
+        });
+        report_ignored(pool.name(), ignored);
+        pool
     }
 
     /// An unregistered pool `name`, configured from the environment (see
     /// [`PoolBuilder::from_env`]) and `max_workers`; a bad environment is
-    /// reported and ignored.
-    fn configured(name: &str, max_workers: Option<usize>) -> Pool {
+    /// ignored, and the error returned for the caller to report once the
+    /// registry's lock is released (a logger is user code).
+    fn configured(name: &str, max_workers: Option<usize>) -> (Pool, Option<BuildError>) {
         let configured = |env: Env| {
             let mut builder = PoolBuilder::new();
             if env == Env::Read {
@@ -566,13 +581,13 @@ impl Pool {
             }
             builder.unregistered(name)
         };
-        configured(Env::Read).unwrap_or_else(|error| {
-            report_error!("pymt: pool '{name}': {error}; using default settings");
-            match configured(Env::Ignored) {
-                Ok(pool) => pool,
+        match configured(Env::Read) {
+            Ok(pool) => (pool, None),
+            Err(error) => match configured(Env::Ignored) {
+                Ok(pool) => (pool, Some(error)),
                 Err(error) => unreachable!("default pool settings are valid: {error}"),
-            }
-        })
+            },
+        }
     }
 
     /// The registered pool `name`, if any (look-up only).
@@ -643,6 +658,13 @@ impl fmt::Debug for Pool {
 }
 
 /// `execute` for pools and dedicated workers.
+/// Reports environment settings a registered pool ignored.
+fn report_ignored(name: &str, ignored: Option<BuildError>) {
+    if let Some(error) = ignored {
+        report_error!("pymt: pool '{name}': {error}; using default settings");
+    }
+}
+
 pub(crate) fn execute_on<F>(executor: &Arc<Executor>, f: F) -> Result<(), SubmitError<F>>
 where
     F: FnOnce() + Send + 'static,

@@ -42,17 +42,16 @@ pub(crate) fn get_or_create(name: &str, make: impl FnOnce() -> Pool) -> Pool {
 
 /// Registers a new pool under `base`, or `base#2`, `base#3`, .. when taken:
 /// `make` receives the name it gets.
-pub(crate) fn register_unique(base: &str, make: impl Fn(&str) -> Pool) -> Pool {
+pub(crate) fn register_unique(base: &str, make: impl FnOnce(&str) -> Pool) -> Pool {
     let mut pools = write();
     let mut name = base.to_owned();
-    for n in 2.. {
-        if let Entry::Vacant(slot) = pools.entry(name) {
-            let pool = make(slot.key());
-            return slot.insert(pool).clone();
-        }
+    let mut n = 2;
+    while pools.contains_key(&name) {
         name = format!("{base}#{n}");
+        n += 1;
     }
-    unreachable!("some name is free")
+    let pool = make(&name);
+    pools.entry(name).or_insert(pool).clone()
 }
 
 pub(crate) fn get(name: &str) -> Option<Pool> {
