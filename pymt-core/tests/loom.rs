@@ -955,3 +955,30 @@ fn join_vs_last_job_wakes_every_idle_worker() {
         "the job had not run before join",
     ]);
 }
+
+/// Review (30d803d, `pass_wakes_on` in an open executor): a surplus worker
+/// retires (a shrink pushes a token for it, which either worker may take)
+/// while a ranked push looks at `idle` and `tokens` to decide whether to
+/// wake a blocked worker. A token taken by the worker that then retires,
+/// counted by the push as on its way, must be passed on, or the ranked
+/// task strands with the other worker blocked on the lane (a loom
+/// deadlock: nothing else would wake it).
+#[test]
+fn shrink_vs_ranked_push_to_idle_workers() {
+    model(|| {
+        let pool = Pool::builder()
+            .min_workers(2)
+            .max_workers(2)
+            .build()
+            .unwrap();
+        let shrinker = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.set_max_workers(1))
+        };
+        assert_eq!(pool.submit_with_priority(5, || 5).join(), Ok(5));
+        shrinker.join().unwrap();
+        assert!(pool.join(Duration::MAX));
+        let s = pool.stats();
+        assert_eq!((s.workers, s.queued, s.active), (0, 0, 0), "{s:?}");
+    });
+}
