@@ -14,6 +14,7 @@
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
+use super::counts::Stripe;
 use super::queue::Entry;
 use super::{Executor, Lifecycle, State};
 use crate::deadline;
@@ -68,7 +69,7 @@ impl Executor {
         }
         if !task.try_schedule() {
             // Cancelled while waiting: nothing to queue after all.
-            self.unqueued();
+            self.unqueued(Stripe::SHARED);
             return Ok(());
         }
         let priority = task.priority();

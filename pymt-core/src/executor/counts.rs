@@ -1,26 +1,39 @@
 //! The counts a pool keeps without its lock, laid out for the hot path.
 //!
-//! The queued count is a difference of two counts, each written by one
-//! side only, so a submission and a start never write the same cache line:
+//! The queued count is a difference of counts, each written by one side
+//! only, so a submission and a start never write the same cache line, and
+//! two workers starting entries at the same moment do not either:
 //!
 //! - `pushed` (on its own line): entries admitted, written by submitters;
-//! - `load` (on its own line): entries that left the queue (`popped`, high
-//!   half) and bodies running (`active`, low half), written by workers and
-//!   cancellers. Taking an entry off the queue to run it is one
-//!   read-modify-write of this word.
+//! - the `load` words, one per **stripe**, each on its own line: entries
+//!   that left the queue (`popped`, high half) and bodies running
+//!   (`active`, low half). Stripe 0 is shared: cancellers, inline runs,
+//!   shutdowns and workers beyond the other stripes write it with atomic
+//!   read-modify-writes. Each other stripe belongs to one worker at a time.
 //!
-//! An entry is counted in `pushed` before anyone can pop it, so `popped`
-//! never passes `pushed`. A reader reads `load` first and `pushed` last:
-//! `pushed` only grows, so the difference never undercounts what was queued
-//! when `load` was read (it may count a push made between the two reads),
-//! and an entry that starts between the reads is counted as queued, never
-//! in neither. A reader that finds nothing queued and nothing active saw
-//! the pool settled at the instant it read `pushed` (nothing was popped
-//! after its read of `load`, or `popped` would be short of `pushed`, and
-//! `active` grows only with `popped`).
+//! A worker that owns its stripe, in a pool whose queue is unbounded, counts
+//! an entry it takes with a plain (release) store: no locked instruction,
+//! so no wait for its earlier stores to drain, on the path every entry
+//! takes. That is the one store on that path that is not SeqCst, and no
+//! handshake needs it to be: taking an entry never makes a wait's
+//! condition true (the entry, or the streak it continues, counts as active
+//! until a `finished`, which is SeqCst), and the only waits on the queued
+//! count alone are a bounded queue's submitters, whose pools count every
+//! entry SeqCst. With a single shared word, taking an entry cost two busy
+//! workers a locked instruction and a cache line passed back and forth
+//! between them each time (issue 11).
+//!
+//! The totals are sums over the stripes. An entry is counted in `pushed`
+//! before anyone can pop it, so `popped` never passes `pushed`. A stripe's
+//! word never comes back to an earlier value (`popped` only grows, and
+//! `active` only grows with it), and a body starts and ends on the same
+//! stripe, so no stripe's `active` is ever negative. A reader reads every
+//! stripe, then `pushed`, then every stripe again: if both reads agree,
+//! nothing was popped, started or finished while `pushed` was read, and the
+//! counts are those of that instant (see [`Counts::occupancy`]).
 
 use std::ops::Deref;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize};
 
@@ -57,16 +70,16 @@ pub(crate) struct Occupancy {
     pub(crate) active: usize,
 }
 
-/// The `load` word as a worker's read-modify-write left it.
+/// One stripe's `load` word, as read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Taken(u64);
+struct Taken(u64);
 
 impl Taken {
     fn popped(self) -> u32 {
         (self.0 >> 32) as u32
     }
 
-    pub(crate) fn active(self) -> usize {
+    fn active(self) -> usize {
         (self.0 & ACTIVE_BITS) as usize
     }
 }
@@ -83,13 +96,12 @@ impl Pushed {
         self.0.fetch_add(1, SeqCst);
     }
 
-    /// Queued entries: `pushed`, read now, less the `popped` of `taken`.
-    fn queued_since(&self, taken: Taken) -> usize {
-        (self.0.load(SeqCst) as u32).wrapping_sub(taken.popped()) as usize
+    fn get(&self) -> u64 {
+        self.0.load(SeqCst)
     }
 }
 
-/// Popped (high half, wrapping) and active (low half) counts.
+/// One stripe's popped (high half, wrapping) and active (low half) counts.
 #[derive(Default)]
 pub(crate) struct Load(AtomicU64);
 
@@ -98,36 +110,52 @@ impl Load {
         Taken(self.0.load(SeqCst))
     }
 
-    /// A queued entry starts running; returns the word after.
-    pub(crate) fn started(&self) -> Taken {
-        let delta = ONE_POPPED + 1;
-        Taken(self.0.fetch_add(delta, SeqCst).wrapping_add(delta))
-    }
-
-    /// A queued entry left the queue without a new active count: it was
-    /// cancelled or rejected, or a worker's streak passes its active count
-    /// on to it. Returns the word after.
-    pub(crate) fn unqueued(&self) -> Taken {
-        Taken(
-            self.0
-                .fetch_add(ONE_POPPED, SeqCst)
-                .wrapping_add(ONE_POPPED),
-        )
-    }
-
-    /// A body ended; returns the word after.
-    pub(crate) fn finished(&self) -> Taken {
-        Taken(self.0.fetch_sub(1, SeqCst) - 1)
+    fn add(&self, delta: u64, stripe: Stripe) {
+        if stripe.sole_writer {
+            // Nobody else writes this word (see the module docs).
+            let word = self.0.load(Relaxed);
+            self.0.store(word.wrapping_add(delta), Release);
+        } else {
+            self.0.fetch_add(delta, SeqCst);
+        }
     }
 }
 
+/// Which `load` word a thread writes, and how (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stripe {
+    index: usize,
+    /// Counts taken entries with plain stores: the one writer of its word,
+    /// in a pool with an unbounded queue.
+    sole_writer: bool,
+}
+
+impl Stripe {
+    /// The stripe of every thread that does not own one.
+    pub(crate) const SHARED: Stripe = Stripe {
+        index: 0,
+        sole_writer: false,
+    };
+
+    /// The index among the owned stripes (from 0), if this is one.
+    pub(crate) fn owned(self) -> Option<usize> {
+        self.index.checked_sub(1)
+    }
+}
+
+/// The popped and active counts summed over the stripes, as of one pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Loads {
+    popped: u32,
+    active: usize,
+}
+
 /// Counts read and written without the lock (see the `executor` module docs).
-#[derive(Default)]
 pub(crate) struct Counts {
     /// Written by submitters.
     pub(crate) pushed: Padded<Pushed>,
-    /// Written by workers (and cancellers).
-    pub(crate) load: Padded<Load>,
+    /// Stripe 0 shared, the others owned by one worker each.
+    loads: Box<[Padded<Load>]>,
     /// Workers blocked (or about to block) on the lane.
     pub(crate) idle: Padded<AtomicUsize>,
     /// Wake tokens pushed into the lane and not yet taken by a worker.
@@ -136,36 +164,96 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    /// Queued and active counts, as they were at one instant: `pushed` is
-    /// read between two reads of `load` that agree. The `load` word never
-    /// comes back to an earlier value (`popped` only grows, and `active`
-    /// only grows with it), so agreeing reads mean it did not change while
-    /// `pushed` was read. Under a stream of pops the reads may keep
-    /// disagreeing: after a few tries the last one is used, which can count
-    /// too many queued entries (an entry popped meanwhile), never too few.
-    pub(crate) fn occupancy(&self) -> Occupancy {
-        const TRIES: usize = 8;
-        let mut taken = self.load.get();
-        for _ in 0..TRIES {
-            let pushed = self.pushed.0 .0.load(SeqCst);
-            let again = self.load.get();
-            if again == taken {
-                return Occupancy {
-                    queued: (pushed as u32).wrapping_sub(taken.popped()) as usize,
-                    active: taken.active(),
-                };
-            }
-            taken = again;
-        }
-        Occupancy {
-            queued: self.pushed.queued_since(taken),
-            active: taken.active(),
+    /// Counts with `owned` stripes for workers to own (at least one),
+    /// besides the shared one.
+    pub(crate) fn new(owned: usize) -> Self {
+        Counts {
+            pushed: Padded::default(),
+            loads: (0..=owned.max(1)).map(|_| Padded::default()).collect(),
+            idle: Padded::default(),
+            tokens: Padded::default(),
+            cold: Padded::default(),
         }
     }
 
-    /// Queued entries, from a worker's `load` word and `pushed` read now.
-    pub(crate) fn queued_since(&self, taken: Taken) -> usize {
-        self.pushed.queued_since(taken)
+    /// How many stripes workers can own.
+    pub(crate) fn owned_stripes(&self) -> usize {
+        self.loads.len() - 1
+    }
+
+    /// The `n`-th owned stripe (from 0, below `owned_stripes`); its owner
+    /// may write it with plain stores if `sole_writer`.
+    pub(crate) fn owned_stripe(&self, n: usize, sole_writer: bool) -> Stripe {
+        debug_assert!(n < self.owned_stripes());
+        Stripe {
+            index: n + 1,
+            sole_writer,
+        }
+    }
+
+    /// A queued entry starts running, counted on `stripe`.
+    pub(crate) fn started(&self, stripe: Stripe) {
+        self.loads[stripe.index].add(ONE_POPPED + 1, stripe);
+    }
+
+    /// A queued entry left the queue without a new active count: it was
+    /// cancelled or rejected, or a worker's streak passes its active count
+    /// on to it.
+    pub(crate) fn unqueued(&self, stripe: Stripe) {
+        self.loads[stripe.index].add(ONE_POPPED, stripe);
+    }
+
+    /// A body counted on `stripe` ended: always SeqCst, since this is what
+    /// can make a wait's condition true.
+    pub(crate) fn finished(&self, stripe: Stripe) {
+        self.loads[stripe.index].0 .0.fetch_sub(1, SeqCst);
+    }
+
+    /// One pass over the stripes. Popped counts only grow, so two passes
+    /// with equal `popped` sums saw every stripe's `popped` unchanged;
+    /// `active` then only fell, so equal `active` sums too mean that no
+    /// word changed between the two reads of it.
+    fn sum_loads(&self) -> Loads {
+        self.loads.iter().fold(
+            Loads {
+                popped: 0,
+                active: 0,
+            },
+            |sum, load| {
+                let word = load.get();
+                Loads {
+                    popped: sum.popped.wrapping_add(word.popped()),
+                    active: sum.active + word.active(),
+                }
+            },
+        )
+    }
+
+    /// Queued and active counts, as they were at one instant: `pushed` is
+    /// read between two passes over the stripes that agree, so no stripe
+    /// changed while `pushed` was read. Under a stream of pops the passes
+    /// may keep disagreeing: after a few tries the last pass is used with
+    /// a `pushed` read after it, which can count too many queued entries
+    /// (one popped meanwhile is still queued in it), never too few, and
+    /// shows a settled pool only if it was settled when `pushed` was read
+    /// (nothing was popped after the pass, or the `popped` sum would fall
+    /// short of `pushed`, and `active` grows only with `popped`).
+    pub(crate) fn occupancy(&self) -> Occupancy {
+        const TRIES: usize = 8;
+        let of = |pushed: u64, loads: Loads| Occupancy {
+            queued: (pushed as u32).wrapping_sub(loads.popped) as usize,
+            active: loads.active,
+        };
+        let mut loads = self.sum_loads();
+        for _ in 0..TRIES {
+            let pushed = self.pushed.get();
+            let again = self.sum_loads();
+            if again == loads {
+                return of(pushed, loads);
+            }
+            loads = again;
+        }
+        of(self.pushed.get(), loads)
     }
 }
 
@@ -195,49 +283,63 @@ pub(crate) struct Cold {
 mod test {
     use super::*;
 
+    fn occupancy(queued: usize, active: usize) -> Occupancy {
+        Occupancy { queued, active }
+    }
+
     #[test]
     fn pushed_less_popped_is_queued() {
-        let counts = Counts::default();
-        counts.pushed.queued();
-        counts.pushed.queued();
-        assert_eq!(
-            counts.occupancy(),
-            Occupancy {
-                queued: 2,
-                active: 0
-            }
+        let counts = Counts::new(2);
+        let (shared, w1, w2) = (
+            Stripe::SHARED,
+            counts.owned_stripe(0, true),
+            counts.owned_stripe(1, false),
         );
-        let after = counts.load.started();
-        assert_eq!((counts.queued_since(after), after.active()), (1, 1));
-        let after = counts.load.unqueued();
-        assert_eq!((counts.queued_since(after), after.active()), (0, 1));
-        let after = counts.load.finished();
-        assert_eq!((counts.queued_since(after), after.active()), (0, 0));
-        assert_eq!(
-            counts.occupancy(),
-            Occupancy {
-                queued: 0,
-                active: 0
-            }
-        );
+        for _ in 0..3 {
+            counts.pushed.queued();
+        }
+        assert_eq!(counts.occupancy(), occupancy(3, 0));
+        counts.started(w1);
+        assert_eq!(counts.occupancy(), occupancy(2, 1));
+        counts.started(w2);
+        assert_eq!(counts.occupancy(), occupancy(1, 2));
+        counts.unqueued(w1); // w1's streak passes on
+        assert_eq!(counts.occupancy(), occupancy(0, 2));
+        counts.finished(w2);
+        counts.finished(w1);
+        assert_eq!(counts.occupancy(), occupancy(0, 0));
+        counts.pushed.queued();
+        counts.unqueued(shared); // cancelled
+        assert_eq!(counts.occupancy(), occupancy(0, 0));
     }
 
     #[test]
     fn counts_wrap_without_crossing_halves() {
-        let counts = Counts::default();
+        let counts = Counts::new(2);
+        let (w1, w2) = (counts.owned_stripe(0, true), counts.owned_stripe(1, false));
         counts.pushed.0 .0.store(u64::from(u32::MAX), SeqCst);
-        counts
-            .load
+        // The popped sum is u32::MAX - 1, spread over two stripes.
+        counts.loads[1]
             .0
              .0
-            .store(u64::from(u32::MAX - 1) << 32, SeqCst);
-        assert_eq!(counts.occupancy().queued, 1);
+            .store(u64::from(u32::MAX - 5) << 32, SeqCst);
+        counts.loads[2].0 .0.store(4 << 32, SeqCst);
+        assert_eq!(counts.occupancy(), occupancy(1, 0));
         counts.pushed.queued();
-        assert_eq!(counts.occupancy().queued, 2);
-        let after = counts.load.started();
-        assert_eq!((counts.queued_since(after), after.active()), (1, 1));
-        let after = counts.load.started();
-        assert_eq!((counts.queued_since(after), after.active()), (0, 2));
+        assert_eq!(counts.occupancy(), occupancy(2, 0));
+        counts.started(w2);
+        assert_eq!(counts.occupancy(), occupancy(1, 1));
+        counts.started(w1);
+        assert_eq!(counts.occupancy(), occupancy(0, 2));
+        counts.finished(w1);
+        counts.finished(w2);
+        assert_eq!(counts.occupancy(), occupancy(0, 0));
+    }
+
+    #[test]
+    fn at_least_one_owned_stripe() {
+        assert_eq!(Counts::new(0).owned_stripes(), 1);
+        assert_eq!(Counts::new(3).owned_stripes(), 3);
     }
 
     /// A pool whose counts sit just below the 32-bit wrap of `popped`
@@ -269,7 +371,7 @@ mod test {
             // No worker yet (min 0): nobody reads the counts meanwhile.
             let low = u64::from(u32::MAX) - 700;
             executor.counts.pushed.0 .0.store((5 << 32) + low, SeqCst);
-            executor.counts.load.0 .0.store(low << 32, SeqCst);
+            executor.counts.loads[0].0 .0.store(low << 32, SeqCst);
             let pool = Pool::start(Arc::clone(&executor));
             assert_eq!(
                 executor.occupancy(),
@@ -317,8 +419,8 @@ mod test {
             );
             assert_eq!(ran.load(SeqCst), 1500 - cancelled);
             // Past the wrap: popped's half went round, active is untouched.
-            let word = executor.counts.load.get();
-            assert!(word.popped() < 1000 && word.active() == 0, "{word:?}");
+            let loads = executor.counts.sum_loads();
+            assert!(loads.popped < 1000 && loads.active == 0, "{loads:?}");
             assert!(pool.join(LONG));
             assert_eq!(
                 executor.occupancy(),
@@ -333,12 +435,14 @@ mod test {
     #[test]
     fn padded_counts_do_not_share_lines() {
         assert!(std::mem::align_of::<Padded<Load>>() >= 128);
-        let counts = Counts::default();
-        let pushed = &counts.pushed as *const _ as usize;
-        let load = &counts.load as *const _ as usize;
-        let idle = &counts.idle as *const _ as usize;
-        assert!(load.abs_diff(idle) >= 128);
-        assert!(load.abs_diff(pushed) >= 128);
-        assert!(pushed.abs_diff(idle) >= 128);
+        let counts = Counts::new(2);
+        let at = |r: &dyn std::any::Any| r as *const _ as *const u8 as usize;
+        let mut lines = vec![at(&*counts.pushed), at(&*counts.idle), at(&*counts.tokens)];
+        lines.extend(counts.loads.iter().map(|l| at(&**l)));
+        for (i, a) in lines.iter().enumerate() {
+            for b in &lines[i + 1..] {
+                assert!(a.abs_diff(*b) >= 128, "{lines:x?}");
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::counts::Stripe;
 use super::queue::Entry;
 use super::{Executor, State};
 use crate::deadline;
@@ -171,7 +172,7 @@ impl Executor {
                 if *error == TaskError::Cancelled {
                     self.totals.cancelled.fetch_add(1, Relaxed);
                 }
-                self.unqueued();
+                self.unqueued(Stripe::SHARED);
             }
             ending.push((live, entry));
         }

@@ -43,7 +43,7 @@ use std::sync::{Arc, PoisonError};
 
 pub(crate) use self::admission::{Admission, Refusal};
 use self::config::Config;
-use self::counts::{Counts, Occupancy, Padded, Taken};
+use self::counts::{Counts, Occupancy, Padded, Stripe};
 pub(crate) use self::lifecycle::{Lifecycle, RunningTasks};
 use self::queue::Queue;
 use crate::error::TaskError;
@@ -72,6 +72,8 @@ struct State {
     /// Each running worker's own count of the jobs it completed (see
     /// `Tally`); a worker's count moves into `Totals::completed` as it exits.
     tallies: Vec<Arc<Tally>>,
+    /// Which owned stripes of the counts a worker holds (see `counts.rs`).
+    stripes_held: Vec<bool>,
 }
 
 /// Jobs one worker completed: written only by that worker, with a plain
@@ -116,6 +118,7 @@ pub(crate) struct Executor {
 impl Executor {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         let min = config.min_workers;
+        let counts = Counts::new(worker_stripes(config.max_workers));
         let executor = Arc::new(Executor {
             state: Mutex::new(State {
                 workers: min,
@@ -127,12 +130,13 @@ impl Executor {
                 draining: 0,
                 next_thread: 0,
                 tallies: Vec::new(),
+                stripes_held: vec![false; counts.owned_stripes()],
             }),
             config,
             queue: Queue::new(),
             space_cv: Condvar::new(),
             state_cv: Condvar::new(),
-            counts: Counts::default(),
+            counts,
             totals: Padded::default(),
         });
         executor.sync_mirrors(&executor.lock());
@@ -177,8 +181,9 @@ impl Executor {
 
     pub(crate) fn snapshot(&self) -> Snapshot {
         // The occupancy first, the tallies after: a body gone from the
-        // occupancy left through a SeqCst update of `load` made after its
-        // tally's store (or its outcome's count), so it is counted below.
+        // occupancy left through a SeqCst update of its stripe's `load`
+        // word made after its tally's store (or its outcome's count), by
+        // the same thread, so it is counted below.
         // The other order can show a body in neither.
         let now = self.occupancy();
         let (workers, tallied) = {
@@ -198,23 +203,25 @@ impl Executor {
 
     // ===== counts and wake-ups =====
 
-    /// A queued entry starts running (popped, or claimed inline).
-    fn started(&self) {
-        let after = self.counts.load.started();
-        self.left_queue(after);
+    /// A queued entry starts running (popped, or claimed inline), counted
+    /// on `stripe`.
+    fn started(&self, stripe: Stripe) {
+        self.counts.started(stripe);
+        self.left_queue();
     }
 
     /// A queued entry left without running (cancelled, rejected), or a
     /// worker's streak passes its active count on to it.
-    fn unqueued(&self) {
-        let after = self.counts.load.unqueued();
-        self.left_queue(after);
+    fn unqueued(&self, stripe: Stripe) {
+        self.counts.unqueued(stripe);
+        self.left_queue();
     }
 
     /// Wake-ups owed when a live entry leaves the queue. The sleepers and
-    /// the lifecycle are read first: the queued count (which reads the
-    /// submitters' line) is computed only if someone may need waking.
-    fn left_queue(&self, after: Taken) {
+    /// the lifecycle are read first: the queued count (which reads every
+    /// stripe and the submitters' line) is computed only if someone may
+    /// need waking.
+    fn left_queue(&self) {
         crate::sync::handshake();
         if self.counts.cold.space_sleepers.load(SeqCst) > 0 {
             let _st = self.lock();
@@ -222,7 +229,7 @@ impl Executor {
         }
         let closed = self.is_closed();
         let sleepers = self.counts.cold.state_sleepers.load(SeqCst) > 0;
-        if (closed || sleepers) && self.counts.queued_since(after) == 0 {
+        if (closed || sleepers) && self.queued() == 0 {
             if closed {
                 // Workers of a closed executor blocked waiting for entries
                 // still counted: there are none now.
@@ -232,14 +239,13 @@ impl Executor {
         }
     }
 
-    /// A body (task or job) ended.
-    fn finished(&self) {
+    /// A body (task or job) counted on `stripe` ended.
+    fn finished(&self, stripe: Stripe) {
         // Every wait on the pool needs an empty queue: skip the wake-up
         // otherwise (the last entry to leave the queue notifies then).
-        let after = self.counts.load.finished();
+        self.counts.finished(stripe);
         crate::sync::handshake();
-        if self.counts.cold.state_sleepers.load(SeqCst) > 0 && self.counts.queued_since(after) == 0
-        {
+        if self.counts.cold.state_sleepers.load(SeqCst) > 0 && self.queued() == 0 {
             self.notify_state();
         }
     }
@@ -324,7 +330,7 @@ impl Executor {
     /// then dropped (its `Drop` sees the pool's counts settled).
     fn cancel_job(&self, job: queue::Job) {
         self.totals.cancelled.fetch_add(1, Relaxed);
-        self.unqueued();
+        self.unqueued(Stripe::SHARED);
         unwind::drop_contained("dropping a cancelled job", job);
     }
 
@@ -335,7 +341,7 @@ impl Executor {
         if error == TaskError::Cancelled {
             self.totals.cancelled.fetch_add(1, Relaxed);
         }
-        self.unqueued();
+        self.unqueued(Stripe::SHARED);
         task.abort_claimed(error);
     }
 
@@ -358,7 +364,7 @@ impl Executor {
     pub(crate) fn cancelled(&self, from: Claimed) {
         self.totals.cancelled.fetch_add(1, Relaxed);
         if from == Claimed::Queued {
-            self.unqueued();
+            self.unqueued(Stripe::SHARED);
         }
     }
 
@@ -374,9 +380,11 @@ impl Executor {
         if !task.try_start() {
             return false;
         }
-        self.started();
+        // The shared stripe: inline runs are rare, and this thread's worker
+        // loop is not at hand here.
+        self.started(Stripe::SHARED);
         task.run();
-        self.finished();
+        self.finished(Stripe::SHARED);
         true
     }
 
@@ -393,4 +401,23 @@ impl Executor {
     fn own_workers(&self) -> usize {
         usize::from(self.on_own_worker())
     }
+}
+
+/// How many stripes of the counts workers can own (see `counts.rs`): one
+/// per processor, since only that many workers run at once, at most 8 (a
+/// reader of the counts reads every stripe), and no more than the pool's
+/// workers (others share stripe 0). Under loom two, so that the models see
+/// workers on stripes of their own.
+fn worker_stripes(max_workers: usize) -> usize {
+    if cfg!(loom) {
+        return 2;
+    }
+    if max_workers <= 1 {
+        return 1;
+    }
+    // Asked once: it reads the affinity mask and the cgroup limits.
+    static PROCESSORS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let processors =
+        *PROCESSORS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    processors.min(8).min(max_workers)
 }

@@ -24,6 +24,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 
 use super::config::Compensation;
+use super::counts::Stripe;
 use super::{Executor, Lifecycle, State, Tally};
 
 /// At most this many workers beyond `max_workers` compensate for blocked
@@ -112,20 +113,32 @@ impl Executor {
     }
 
     /// A worker reached its loop.
-    pub(super) fn worker_started(&self, tally: &Arc<Tally>) {
+    /// A worker reached its loop: its tally is registered, and it gets a
+    /// stripe of the counts of its own if one is free (the shared one if
+    /// not). It writes it with plain stores unless the queue is bounded.
+    pub(super) fn worker_started(&self, tally: &Arc<Tally>) -> Stripe {
         let mut st = self.lock();
         st.starting -= 1;
         st.tallies.push(Arc::clone(tally));
+        let Some(n) = st.stripes_held.iter().position(|held| !held) else {
+            return Stripe::SHARED;
+        };
+        st.stripes_held[n] = true;
+        let sole_writer = self.config.queue_capacity.is_none();
+        self.counts.owned_stripe(n, sole_writer)
     }
 
     /// An exiting worker's tally joins the totals (under the lock, so a
-    /// snapshot counts it exactly once).
-    pub(super) fn retire_tally(&self, tally: &Arc<Tally>) {
+    /// snapshot counts it exactly once), and its stripe is free again.
+    pub(super) fn retire_tally(&self, tally: &Arc<Tally>, stripe: Stripe) {
         let mut st = self.lock();
         self.totals
             .completed
             .fetch_add(tally.load(Relaxed), Relaxed);
         st.tallies.retain(|t| !Arc::ptr_eq(t, tally));
+        if let Some(n) = stripe.owned() {
+            st.stripes_held[n] = false;
+        }
     }
 
     /// Exits if the executor has more workers than its maximum.

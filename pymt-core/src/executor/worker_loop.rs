@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::counts::Stripe;
 use super::queue::{Entry, Job, Popped};
 use super::{current, Executor, Lifecycle, Tally};
 use crate::error::TaskError;
@@ -40,19 +41,22 @@ struct WorkerLoop<'a> {
     exited: bool,
     /// Jobs this worker completed (see `Tally`).
     tally: Arc<Tally>,
+    /// Where this worker counts what it starts and ends (see `counts.rs`).
+    stripe: Stripe,
 }
 
 impl Executor {
     pub(super) fn run_worker(self: Arc<Self>) {
         current::set(Some(Arc::clone(&self)));
         let tally = Arc::new(Tally::default());
-        self.worker_started(&tally);
+        let stripe = self.worker_started(&tally);
         let mut worker = WorkerLoop {
             executor: &self,
             idle: false,
             streak: false,
             exited: false,
             tally,
+            stripe,
         };
         while let Flow::Continue = worker.round() {}
         worker.exit();
@@ -209,9 +213,9 @@ impl WorkerLoop<'_> {
     /// unless this worker's streak already does.
     fn start_body(&mut self) {
         if std::mem::take(&mut self.streak) {
-            self.executor.unqueued(); // the streak's active count passes on
+            self.executor.unqueued(self.stripe); // the streak's active count passes on
         } else {
-            self.executor.started();
+            self.executor.started(self.stripe);
         }
     }
 
@@ -248,7 +252,7 @@ impl WorkerLoop<'_> {
 
     fn end_streak(&mut self) {
         if std::mem::take(&mut self.streak) {
-            self.executor.finished();
+            self.executor.finished(self.stripe);
         }
     }
 
@@ -260,7 +264,7 @@ impl WorkerLoop<'_> {
         self.end_streak();
         self.exited = true;
         self.executor.pass_wakes_on();
-        self.executor.retire_tally(&self.tally);
+        self.executor.retire_tally(&self.tally, self.stripe);
         if self.executor.abandoned() {
             self.executor.end_orphans();
         }
@@ -292,7 +296,7 @@ impl Drop for WorkerLoop<'_> {
             executor.leave(&mut st);
             drop(st);
             executor.pass_wakes_on();
-            executor.retire_tally(&self.tally);
+            executor.retire_tally(&self.tally, self.stripe);
             if executor.queued() > 0 {
                 executor.grow();
             }
