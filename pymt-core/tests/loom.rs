@@ -16,7 +16,9 @@
 //! a model of its own, a wait racing a push and a pop; it fails with the
 //! two counts read in the wrong order. `join` racing the last job of three
 //! workers fails (deadlocks) if a worker that leaves does not pass on the
-//! wake-ups it may have taken.
+//! wake-ups it may have taken. A worker that takes the next entry of its
+//! streak with a plain store on its own stripe of the counts races a
+//! waiter on another thread (`streak_plain_store_vs_wait_completion`).
 //!
 //! Each model runs the real types (built with `--cfg loom`, their mutexes,
 //! condvars, atomics, threads and parking are loom's; see `src/sync.rs`) in
@@ -981,4 +983,67 @@ fn shrink_vs_ranked_push_to_idle_workers() {
         let s = pool.stats();
         assert_eq!((s.workers, s.queued, s.active), (0, 0, 0), "{s:?}");
     });
+}
+
+/// A worker that owns its stripe of the counts takes the next entry of a
+/// streak with a plain (release) store, not a SeqCst read-modify-write
+/// (`counts.rs`). Nothing may depend on seeing that store at once: here a
+/// waiter on another thread calls `wait_completion` while the worker runs
+/// job A and takes job B in A's streak, or goes idle between them. The
+/// wait returns only once both ran (an undercount would let it return
+/// early), is never left asleep (a lost wake-up is a loom deadlock), a
+/// snapshot never shows more than was submitted, and `join` ends with the
+/// counts settled. Fails (a loom deadlock: the waiter sleeps on) if a
+/// body's end is counted with a plain store too, without the handshake.
+#[test]
+fn streak_plain_store_vs_wait_completion() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = one_worker_pool();
+        let (ran, b_submitted) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (r, b) = (Arc::clone(&ran), Arc::clone(&b_submitted));
+        let streak = seen.clone();
+        pool.execute(move || {
+            r.fetch_add(1, SeqCst);
+            // B already queued when A ends: the worker takes it in A's
+            // streak (nobody else pops).
+            streak.saw(if b.load(SeqCst) {
+                "B taken in A's streak"
+            } else {
+                "the worker looked for B before it was queued"
+            });
+        })
+        .unwrap();
+        let waiter = {
+            let (pool, ran) = (pool.clone(), Arc::clone(&ran));
+            thread::spawn(move || {
+                let stats = pool.stats();
+                assert!(stats.queued + stats.active <= 2, "{stats:?}");
+                assert!(pool.wait_completion(Duration::MAX));
+                // Both were submitted before the waiter could see the pool
+                // settled with B counted: the wait covers A at least.
+                assert!(ran.load(SeqCst) >= 1, "the wait returned before A ran");
+            })
+        };
+        let r = Arc::clone(&ran);
+        pool.execute(move || {
+            r.fetch_add(1, SeqCst);
+        })
+        .unwrap();
+        b_submitted.store(true, SeqCst);
+        assert!(pool.wait_completion(Duration::MAX));
+        assert_eq!(ran.load(SeqCst), 2, "the wait returned before B ran");
+        waiter.join().unwrap();
+        assert!(pool.join(Duration::MAX));
+        let s = pool.stats();
+        assert_eq!((s.queued, s.active, s.completed), (0, 0, 2), "{s:?}");
+    });
+    coverage.assert_saw(&[
+        "B taken in A's streak",
+        "the worker looked for B before it was queued",
+    ]);
 }

@@ -137,6 +137,11 @@ impl Stripe {
         sole_writer: false,
     };
 
+    /// True if its owner counts taken entries with plain stores.
+    pub(crate) fn counts_plainly(self) -> bool {
+        self.sole_writer
+    }
+
     /// The index among the owned stripes (from 0), if this is one.
     pub(crate) fn owned(self) -> Option<usize> {
         self.index.checked_sub(1)

@@ -207,14 +207,28 @@ impl Executor {
     /// on `stripe`.
     fn started(&self, stripe: Stripe) {
         self.counts.started(stripe);
-        self.left_queue();
+        self.after_take(stripe);
     }
 
     /// A queued entry left without running (cancelled, rejected), or a
     /// worker's streak passes its active count on to it.
     fn unqueued(&self, stripe: Stripe) {
         self.counts.unqueued(stripe);
-        self.left_queue();
+        self.after_take(stripe);
+    }
+
+    /// A worker that counts with plain stores owes no wake-up for what it
+    /// takes (`counts.rs`): the entry counts as active until its
+    /// `finished`, which does the waking, and its pool has no bounded
+    /// queue whose submitters wait for room. (A closed pool's idle workers
+    /// that saw the entry still queued are woken when this worker, the one
+    /// running it, leaves: `pass_wakes_on`.) Its store is not ordered
+    /// before the reads `left_queue` would make, so it does not make them,
+    /// and the loom models see exactly that.
+    fn after_take(&self, stripe: Stripe) {
+        if !stripe.counts_plainly() {
+            self.left_queue();
+        }
     }
 
     /// Wake-ups owed when a live entry leaves the queue. The sleepers and
