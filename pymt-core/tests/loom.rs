@@ -1047,3 +1047,37 @@ fn streak_plain_store_vs_wait_completion() {
         "the worker looked for B before it was queued",
     ]);
 }
+
+/// Review of the striped counts (regress_review_stripes): both workers of
+/// a two-worker pool own a stripe and take entries with plain stores,
+/// skipping `left_queue`'s wake-ups. `join` races the last two jobs: an
+/// idle worker that blocked having seen an entry still queued (popped, not
+/// yet counted, or its plain store not yet seen) must be woken when the
+/// worker that took it leaves (`pass_wakes_on`), or `join` waits forever
+/// (a loom deadlock). The stats end exact.
+#[test]
+fn join_vs_plain_store_takes_on_two_owned_stripes() {
+    model(|| {
+        let pool = Pool::builder()
+            .min_workers(2)
+            .max_workers(2)
+            .build()
+            .unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let r = Arc::clone(&ran);
+            pool.execute(move || {
+                r.fetch_add(1, SeqCst);
+            })
+            .unwrap();
+        }
+        assert!(pool.join(Duration::MAX));
+        assert_eq!(ran.load(SeqCst), 2);
+        let s = pool.stats();
+        assert_eq!(
+            (s.workers, s.queued, s.active, s.completed),
+            (0, 0, 0, 2),
+            "{s:?}"
+        );
+    });
+}
