@@ -252,10 +252,17 @@ impl Workload {
     }
 
     fn median_of(&self, contender_prefix: &str) -> Option<f64> {
+        self.row(contender_prefix).map(Row::median)
+    }
+
+    fn min_of(&self, contender_prefix: &str) -> Option<f64> {
+        self.row(contender_prefix).map(Row::min)
+    }
+
+    fn row(&self, contender_prefix: &str) -> Option<&Row> {
         self.rows
             .iter()
             .find(|r| r.contender.starts_with(contender_prefix))
-            .map(Row::median)
     }
 }
 
@@ -1286,6 +1293,17 @@ fn rel(workloads: &[Workload], id: &str, who: &str, base: &str) -> Option<f64> {
     (b > 0.0).then(|| a / b)
 }
 
+/// The worse of the ratio of medians and the ratio of minimums. For a
+/// contender whose median noise inflates more than the base's (W2's floor:
+/// a bare channel whose threads park and wake more often), the ratio of
+/// medians alone flatters it; the minimums are the quiet-machine costs.
+fn rel_worst(workloads: &[Workload], id: &str, who: &str, base: &str) -> Option<f64> {
+    let w = find(workloads, id)?;
+    let (a, b) = (w.min_of(who)?, w.min_of(base)?);
+    let by_min = (b > 0.0).then(|| a / b)?;
+    Some(rel(workloads, id, who, base)?.max(by_min))
+}
+
 fn targets(workloads: &[Workload]) -> Vec<Target> {
     let ratio_target = |what, measured, limit| Target {
         what,
@@ -1306,8 +1324,8 @@ fn targets(workloads: &[Workload]) -> Vec<Target> {
             1.0,
         ),
         ratio_target(
-            "fire-and-forget (`execute`) ≤ 1.3x the crossbeam floor",
-            rel(workloads, "W2", "pymt execute", "crossbeam"),
+            "fire-and-forget (`execute`) ≤ 1.3x the crossbeam floor (worse of the median and min ratios)",
+            rel_worst(workloads, "W2", "pymt execute", "crossbeam"),
             1.3,
         ),
         ratio_target(

@@ -99,7 +99,10 @@ fn no_undercount(pool: &Pool, t: &Tally) {
     assert!(seen >= before, "undercount: {seen} < {before} ({s:?})");
     let after = t.submitted.load(SeqCst);
     // Two submitters: each may have one submission made, not yet tallied.
-    assert!(s.queued <= after + 2 && s.active <= 64, "absurd counts {s:?}");
+    assert!(
+        s.queued <= after + 2 && s.active <= 64,
+        "absurd counts {s:?}"
+    );
 }
 
 /// Suspicions 2, 4, 5, 6: stats are exact after `wait_completion` returns
