@@ -181,9 +181,10 @@ impl Executor {
 
     pub(crate) fn snapshot(&self) -> Snapshot {
         // The occupancy first, the tallies after: a body gone from the
-        // occupancy left through a SeqCst update of its stripe's `load`
-        // word made after its tally's store (or its outcome's count), by
-        // the same thread, so it is counted below.
+        // occupancy left through an update of its stripe's `load` word (a
+        // release store at least; read here with SeqCst loads) made after
+        // its tally's store (or its outcome's count), by the same thread,
+        // so it is counted below.
         // The other order can show a body in neither.
         let now = self.occupancy();
         let (workers, tallied) = {
