@@ -119,6 +119,10 @@ impl Load {
             self.0.fetch_add(delta, SeqCst);
         }
     }
+
+    fn finished(&self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
 }
 
 /// Which `load` word a thread writes, and how (see the module docs).
@@ -211,7 +215,7 @@ impl Counts {
     /// A body counted on `stripe` ended: always SeqCst, since this is what
     /// can make a wait's condition true.
     pub(crate) fn finished(&self, stripe: Stripe) {
-        self.loads[stripe.index].0 .0.fetch_sub(1, SeqCst);
+        self.loads[stripe.index].finished();
     }
 
     /// One pass over the stripes. Popped counts only grow, so two passes
