@@ -59,6 +59,10 @@ mod sync;
 
 pub use crate::daemon::join_daemons;
 pub use crate::error::{BuildError, SubmitError, TaskError};
+/// A pool's main lane over numbers (loom models of the FIFO and its parking).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use crate::executor::queue::LoomLane;
 /// How many limiters' shared parts this OS thread reclaimed (loom models).
 #[cfg(loom)]
 #[doc(hidden)]

@@ -24,7 +24,7 @@
 pub(crate) use std::{
     hint::spin_loop,
     sync::{
-        atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
+        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
         Condvar, Mutex, MutexGuard,
     },
     thread_local,
@@ -35,7 +35,7 @@ pub(crate) use std::{
 pub(crate) use self::logical_time::Instant;
 #[cfg(loom)]
 pub(crate) use loom::sync::{
-    atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
+    atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize},
     Condvar, Mutex, MutexGuard,
 };
 
@@ -69,10 +69,10 @@ pub(crate) use loom_thread_local as thread_local;
 /// Threads, parking and the current thread's handle.
 pub(crate) mod thread {
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, park, park_timeout, Builder, Thread};
+    pub(crate) use std::thread::{current, park, park_timeout, yield_now, Builder, Thread};
 
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, park, Builder, Thread};
+    pub(crate) use loom::thread::{current, park, yield_now, Builder, Thread};
 
     /// Loom has no timed park: giving up the processor stands for "the
     /// timeout passed without an unpark" (the caller then reads the logical

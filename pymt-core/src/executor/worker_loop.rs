@@ -164,6 +164,7 @@ impl WorkerLoop<'_> {
 
     /// Takes a popped entry: a token is given up before the worker stops
     /// counting as idle (see `Executor::wake_one_for_entry`).
+    #[inline]
     fn take(&mut self, popped: Popped) {
         let token = matches!(popped.entry, Entry::Wake);
         if token {
@@ -180,6 +181,7 @@ impl WorkerLoop<'_> {
     }
 
     /// Runs (or, during a shutdown, cancels) a popped entry.
+    #[inline]
     fn run_entry(&mut self, entry: Entry) {
         let executor = self.executor;
         let cancelling = executor.counts.cold.cancelling.load(SeqCst);
@@ -219,6 +221,7 @@ impl WorkerLoop<'_> {
         }
     }
 
+    #[inline]
     fn run_job(&self, job: Job) {
         let executor = self.executor;
         match context::run_job(|| unwind::catch(|| job.call())) {

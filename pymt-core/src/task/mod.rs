@@ -27,7 +27,7 @@ pub(crate) mod options;
 mod stage;
 pub(crate) mod state;
 pub(crate) mod task_ref;
-mod waiting;
+pub(crate) mod waiting;
 
 use std::borrow::Cow;
 

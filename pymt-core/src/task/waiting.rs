@@ -18,7 +18,7 @@ const YIELD_STEPS: u32 = 4;
 
 /// Re-checks `ready` with the backoff above; true once it holds.
 #[cfg(not(loom))]
-pub(crate) fn backoff_until(ready: impl Fn() -> bool) -> bool {
+pub(crate) fn backoff_until(mut ready: impl FnMut() -> bool) -> bool {
     for step in 0..=SPIN_STEPS + YIELD_STEPS {
         if ready() {
             return true;
@@ -37,7 +37,7 @@ pub(crate) fn backoff_until(ready: impl Fn() -> bool) -> bool {
 /// Under loom one check covers the fast path; more would only multiply the
 /// interleavings to explore.
 #[cfg(loom)]
-pub(crate) fn backoff_until(ready: impl Fn() -> bool) -> bool {
+pub(crate) fn backoff_until(mut ready: impl FnMut() -> bool) -> bool {
     ready()
 }
 

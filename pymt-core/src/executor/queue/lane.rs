@@ -1,14 +1,14 @@
-//! The lock-free MPMC FIFO queues of a pool: the lane for priority 0
-//! (nearly every submission), which workers block on, and the inbox of
-//! ranked entries, which a worker moves into the ordered queue under the
-//! lock. Neither needs the pool mutex to push.
+//! The lock-free MPMC FIFO queues of a pool's rarer paths: the level of
+//! each common non-zero priority, the inbox of other ranked entries and
+//! the `returned` lane. None needs the pool mutex to push. (Priority 0,
+//! nearly every submission, has its own lane: `main_lane.rs`.)
 //!
-//! A normal build uses a crossbeam channel: it spins briefly before
-//! parking and wakes a receiver only when one is registered, which is what
-//! gives the round trip its speed and an idle pool its zero CPU. Under loom
-//! a mutex-and-condvar queue with the same contract stands in (loom cannot
-//! see inside crossbeam).
+//! A normal build uses a crossbeam channel. Under loom a mutex-and-condvar
+//! queue with the same contract stands in (loom cannot see inside
+//! crossbeam); it also stands in for the main lane in the engine's models,
+//! with a blocking pop.
 
+#[cfg(loom)]
 use std::time::Duration;
 
 /// Why a blocking pop returned without an entry.
@@ -35,16 +35,9 @@ impl<T> Lane<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn try_pop(&self) -> Option<T> {
         self.rx.try_recv().ok()
-    }
-
-    /// Blocks until an entry arrives, or `timeout` passes (`None`: no limit).
-    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<T, TimedOut> {
-        match timeout {
-            None => self.rx.recv().map_err(|_| TimedOut),
-            Some(timeout) => self.rx.recv_timeout(timeout).map_err(|_| TimedOut),
-        }
     }
 }
 
@@ -76,6 +69,11 @@ impl<T> Lane<T> {
 
     pub(crate) fn try_pop(&self) -> Option<T> {
         self.lock().pop_front()
+    }
+
+    /// As `try_pop`: nothing is ever half-pushed here.
+    pub(crate) fn drain_one(&self) -> Option<T> {
+        self.try_pop()
     }
 
     /// Loom's timed waits never time out: modelled as untimed.

@@ -5,12 +5,17 @@
 //!
 //! Higher priority first; equal priorities in submission order. Entries
 //! pushed by one thread are popped in exactly that order. Pushes that race
-//! from several threads are ordered by when each push completes.
+//! from several threads are ordered by when each claims its place (a step
+//! inside the push).
 //!
 //! # Layout
 //!
-//! - `lane`: priority 0 (nearly every submission). Idle workers block on
-//!   it, and wake tokens ([`Entry::Wake`]) travel through it.
+//! - `lane`: priority 0 (nearly every submission), pymt's own FIFO
+//!   (`fifo.rs`, `main_lane.rs`). Idle workers block on it, and wake
+//!   tokens ([`Entry::Wake`]) travel through it. A pop does not wait for a
+//!   push still writing the first entry: it reports nothing, and that push
+//!   wakes a blocked worker when it is done. `take_all` does wait for such
+//!   pushes.
 //! - `levels`: a lock-free lane per priority in -64..63 other than 0, with
 //!   a bit per level (`levels.rs`).
 //! - `inbox` and `outliers`: other priorities. They are pushed lock-free
@@ -27,8 +32,10 @@
 //! levels, outliers below them.
 
 mod entry;
+mod fifo;
 mod lane;
 mod levels;
+mod main_lane;
 mod outliers;
 
 use std::sync::atomic::Ordering::SeqCst;
@@ -43,6 +50,16 @@ use crate::sync::{self, AtomicUsize, Mutex, MutexGuard};
 pub(crate) use self::entry::{Entry, Job};
 use self::lane::Lane;
 pub(crate) use self::lane::TimedOut;
+
+/// The main lane: pymt's own FIFO in a normal build; under loom the
+/// engine's models use the simple stand-in (the FIFO has models of its
+/// own, in `fifo.rs` and `main_lane.rs`).
+#[cfg(loom)]
+pub use self::main_lane::loom_export::LoomLane;
+#[cfg(not(loom))]
+type MainLane = self::main_lane::MainLane<Entry>;
+#[cfg(loom)]
+type MainLane = Lane<Entry>;
 
 /// What a pop found.
 pub(crate) struct Popped {
@@ -75,7 +92,7 @@ impl Hints {
 }
 
 pub(crate) struct Queue {
-    lane: Lane<Entry>,
+    lane: MainLane,
     returned: Lane<Entry>,
     levels: Levels,
     inbox: Lane<(i32, Entry)>,
@@ -86,7 +103,7 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new() -> Self {
         Queue {
-            lane: Lane::new(),
+            lane: MainLane::new(),
             returned: Lane::new(),
             levels: Levels::new(),
             inbox: Lane::new(),
@@ -118,6 +135,7 @@ impl Queue {
     }
 
     /// The next entry in priority order, without blocking.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<Popped> {
         let found = |entry| Popped {
             entry,
@@ -159,6 +177,7 @@ impl Queue {
         self.lane.pop_wait(timeout)
     }
 
+    #[inline]
     fn pop_high(&self) -> Option<Entry> {
         if self.hints.high.load(SeqCst) != 0 {
             if let Some(entry) = self.pop_outlier(|priority| priority > 0) {
@@ -220,7 +239,7 @@ impl Queue {
             self.hints.returned.fetch_sub(1, SeqCst);
             Some(entry)
         }));
-        all.extend(std::iter::from_fn(|| self.lane.try_pop()));
+        all.extend(std::iter::from_fn(|| self.lane.drain_one()));
         all
     }
 }

@@ -1,0 +1,223 @@
+//! The lane for priority 0 (nearly every submission): the FIFO of
+//! `fifo.rs` plus parking for the workers that wait on it.
+//!
+//! A waiting worker first re-checks the lane with a short spin then
+//! yield (which gives the round trip its speed), then announces itself in
+//! `sleepers` and blocks on a condition variable. A push publishes its
+//! entry, then reads `sleepers`, and takes the lock to notify only when
+//! someone may be blocked: an idle pool costs nothing, and a busy one's
+//! pushes read one word. Announce-then-check on one side, publish-then-read
+//! on the other, both SeqCst: a waiter either sees the entry or is seen.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use super::fifo::Fifo;
+use super::lane::TimedOut;
+use crate::deadline;
+use crate::executor::counts::Padded;
+use crate::sync::{self, AtomicUsize, Condvar, Mutex, MutexGuard};
+
+pub(crate) struct MainLane<T> {
+    fifo: Fifo<T>,
+    /// Blocked consumers not yet notified (`Waiters::unwoken`, readable
+    /// without the lock). On a line of its own: every push reads it.
+    sleepers: Padded<AtomicUsize>,
+    waiters: Mutex<Waiters>,
+    ready: Condvar,
+    /// A `pop_wait` blocked (loom models' coverage; not a loom atomic, so
+    /// it adds no interleavings).
+    #[cfg(loom)]
+    blocked: std::sync::atomic::AtomicBool,
+}
+
+/// Who waits on `ready`, under its lock.
+#[derive(Default)]
+struct Waiters {
+    /// Consumers between announcing themselves and leaving `pop_wait`.
+    waiting: usize,
+    /// Notifications sent and not yet taken by a waking consumer. A push
+    /// notifies only while `waiting > notified`: once a wake-up is on its
+    /// way, later pushes read `sleepers` as 0 and skip the lock (a
+    /// woken thread takes a moment to run, and a busy producer would
+    /// otherwise notify, with a system call, on every push until then).
+    notified: usize,
+}
+
+impl Waiters {
+    fn unwoken(&self) -> usize {
+        self.waiting - self.notified
+    }
+}
+
+impl<T> MainLane<T> {
+    pub(crate) fn new() -> Self {
+        MainLane {
+            fifo: Fifo::new(),
+            sleepers: Padded::new(AtomicUsize::new(0)),
+            waiters: Mutex::new(Waiters::default()),
+            ready: Condvar::new(),
+            #[cfg(loom)]
+            blocked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiters> {
+        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes `sleepers` (under the lock) and orders it before the
+    /// caller's next look at the FIFO.
+    fn announce(&self, waiters: &Waiters) {
+        self.sleepers.store(waiters.unwoken(), SeqCst);
+        sync::handshake();
+    }
+
+    pub(crate) fn push(&self, entry: T) {
+        self.fifo.push(entry);
+        sync::handshake();
+        if self.sleepers.load(SeqCst) > 0 {
+            let mut waiters = self.lock();
+            if waiters.unwoken() > 0 {
+                waiters.notified += 1;
+                self.sleepers.store(waiters.unwoken(), SeqCst);
+                self.ready.notify_one();
+            }
+        }
+    }
+
+    /// The first entry if it is published (see `fifo.rs`: not one whose
+    /// push is still under way; that push wakes a blocked consumer).
+    #[inline]
+    pub(crate) fn try_pop(&self) -> Option<T> {
+        self.fifo.try_pop()
+    }
+
+    /// The first entry, waiting for pushes under way: for emptying the
+    /// lane.
+    pub(crate) fn drain_one(&self) -> Option<T> {
+        self.fifo.drain_one()
+    }
+
+    #[cfg(loom)]
+    fn segments_allocated(&self) -> usize {
+        self.fifo.segments_allocated()
+    }
+
+    /// Blocks until an entry arrives, or `timeout` passes (`None`: no limit).
+    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<T, TimedOut> {
+        let deadline = timeout.and_then(deadline::after);
+        let mut entry = None;
+        if crate::task::waiting::backoff_until(|| {
+            entry = self.fifo.try_pop();
+            entry.is_some()
+        }) {
+            return entry.ok_or(TimedOut);
+        }
+        let mut waiters = self.lock();
+        waiters.waiting += 1;
+        loop {
+            // Announced, then looked: a push either is seen here or sees
+            // this consumer in `sleepers`.
+            self.announce(&waiters);
+            entry = self.fifo.try_pop();
+            let time_left = deadline::left(deadline);
+            if entry.is_some() || time_left.is_zero() {
+                break;
+            }
+            #[cfg(loom)]
+            self.blocked
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            waiters = match deadline {
+                None => self
+                    .ready
+                    .wait(waiters)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(_) => {
+                    self.ready
+                        .wait_timeout(waiters, time_left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            // Whichever waiter wakes takes a pending notification: it
+            // looks at the FIFO next, which is what the notification asked.
+            waiters.notified = waiters.notified.saturating_sub(1);
+        }
+        waiters.waiting -= 1;
+        waiters.notified = waiters.notified.min(waiters.waiting);
+        self.sleepers.store(waiters.unwoken(), SeqCst);
+        drop(waiters);
+        entry.ok_or(TimedOut)
+    }
+}
+
+/// The main lane over plain numbers, for its loom models (`tests/loom.rs`):
+/// the engine's own models use a simpler stand-in lane, so the FIFO and
+/// its parking are modelled on their own.
+#[cfg(loom)]
+pub(crate) mod loom_export {
+    use std::time::Duration;
+
+    /// A [`MainLane`](super::MainLane) of numbers.
+    pub struct LoomLane(super::MainLane<usize>);
+
+    impl Default for LoomLane {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl std::fmt::Debug for LoomLane {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("LoomLane")
+        }
+    }
+
+    impl LoomLane {
+        /// An empty lane.
+        pub fn new() -> Self {
+            LoomLane(super::MainLane::new())
+        }
+
+        fn lane(&self) -> &super::MainLane<usize> {
+            &self.0
+        }
+
+        /// Whether a `pop_wait` ever blocked on the condition variable.
+        pub fn blocked(&self) -> bool {
+            self.0.blocked.load(std::sync::atomic::Ordering::Relaxed)
+        }
+
+        /// Appends `value`.
+        pub fn push(&self, value: usize) {
+            self.lane().push(value)
+        }
+
+        /// The first value if published.
+        pub fn try_pop(&self) -> Option<usize> {
+            self.lane().try_pop()
+        }
+
+        /// The first value, waiting for pushes under way.
+        pub fn drain_one(&self) -> Option<usize> {
+            self.lane().drain_one()
+        }
+
+        /// Blocks until a value arrives (loom's timed waits never time out).
+        pub fn pop_wait(&self) -> usize {
+            self.lane()
+                .pop_wait(None::<Duration>)
+                .expect("no timeout given")
+        }
+
+        /// Segments allocated so far (fewer than used means one was reused).
+        pub fn segments_allocated(&self) -> usize {
+            self.lane().segments_allocated()
+        }
+
+        /// Slots per segment.
+        pub const SEGMENT: usize = super::super::fifo::SEGMENT;
+    }
+}
