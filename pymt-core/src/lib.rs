@@ -59,6 +59,10 @@ mod sync;
 
 pub use crate::daemon::join_daemons;
 pub use crate::error::{BuildError, SubmitError, TaskError};
+/// Workers started by workers leaving idle, on this OS thread (loom models).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use crate::executor::population::grown_leaving_idle as loom_grown_leaving_idle;
 /// A pool's main lane over numbers (loom models of the FIFO and its parking).
 #[cfg(loom)]
 #[doc(hidden)]

@@ -1232,3 +1232,56 @@ fn lane_two_blocked_consumers_vs_two_pushes() {
     });
     coverage.assert_saw(&["blocked", "never blocked"]);
 }
+
+/// An idle worker takes a job that waits for a second one, while its
+/// submitter checks whether to start a worker for the second. The worker
+/// counts its job as taken before it leaves the idle count (so nobody
+/// starts a worker for nothing), then checks itself; between the two, the
+/// second job always gets its worker (a miss is a loom deadlock: the first
+/// job never returns).
+#[test]
+fn idle_worker_takes_entry_vs_submitter_grow_check() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let pool = Pool::builder()
+            .min_workers(1)
+            .max_workers(2)
+            .build()
+            .unwrap();
+        let second_ran = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let before = pymt::loom_grown_leaving_idle();
+        {
+            let second_ran = Arc::clone(&second_ran);
+            pool.execute(move || {
+                let (ran, cv) = &*second_ran;
+                let mut ran = ran.lock().unwrap();
+                while !*ran {
+                    ran = cv.wait(ran).unwrap();
+                }
+            })
+            .ok()
+            .unwrap();
+        }
+        {
+            let second_ran = Arc::clone(&second_ran);
+            pool.execute(move || {
+                let (ran, cv) = &*second_ran;
+                *ran.lock().unwrap() = true;
+                cv.notify_all();
+            })
+            .ok()
+            .unwrap();
+        }
+        assert!(pool.join(Duration::from_secs(60)));
+        seen.saw(if pymt::loom_grown_leaving_idle() > before {
+            "started by the worker leaving idle"
+        } else {
+            "started by the submitter"
+        });
+    });
+    coverage.assert_saw(&[
+        "started by the worker leaving idle",
+        "started by the submitter",
+    ]);
+}

@@ -34,7 +34,7 @@ pub(crate) mod config;
 pub(crate) mod counts;
 pub(crate) mod current;
 mod lifecycle;
-mod population;
+pub(crate) mod population;
 pub(crate) mod queue;
 mod worker_loop;
 

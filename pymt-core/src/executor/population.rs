@@ -152,6 +152,25 @@ impl Executor {
     }
 
     /// The idle timeout passed (this worker is still counted idle).
+    /// An idle worker took an entry, counted already: it leaves the idle
+    /// count, then makes the check a submitter skipped if it saw this
+    /// worker idle (announce, then re-check: each side writes its count
+    /// before reading the other's, so one of them starts the worker a
+    /// queued entry needs).
+    pub(super) fn left_idle_for_entry(self: &Arc<Self>) {
+        self.counts.idle.fetch_sub(1, SeqCst);
+        sync::handshake();
+        if self.counts.cold.can_grow.load(SeqCst) && self.queued() > self.counts.idle.load(SeqCst) {
+            #[cfg(loom)]
+            let before = self.lock().workers;
+            self.grow();
+            #[cfg(loom)]
+            if self.lock().workers > before {
+                GROWN_LEAVING_IDLE.with(|n| n.set(n.get() + 1));
+            }
+        }
+    }
+
     pub(super) fn retire_idle(&self) -> bool {
         let mut st = self.lock();
         self.counts.idle.fetch_sub(1, SeqCst);
@@ -265,4 +284,17 @@ impl Drop for Blocked<'_> {
         // A surplus worker blocked on the lane retires once woken.
         executor.wake_workers(st.workers.saturating_sub(st.capacity()));
     }
+}
+
+// Workers started by the check of a worker leaving idle, on this OS thread
+// (loom runs a model's threads on one): the coverage of its model.
+#[cfg(loom)]
+std::thread_local!(static GROWN_LEAVING_IDLE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
+/// Workers started so far by a worker that left idle and found an entry
+/// without a taker, on this OS thread (loom models only).
+#[cfg(loom)]
+#[doc(hidden)]
+pub fn grown_leaving_idle() -> usize {
+    GROWN_LEAVING_IDLE.with(std::cell::Cell::get)
 }

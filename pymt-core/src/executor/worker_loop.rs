@@ -166,12 +166,9 @@ impl WorkerLoop<'_> {
     /// counting as idle (see `Executor::wake_one_for_entry`).
     #[inline]
     fn take(&mut self, popped: Popped) {
-        let token = matches!(popped.entry, Entry::Wake);
-        if token {
+        if let Entry::Wake = popped.entry {
             self.executor.token_taken();
-        }
-        self.leave_idle();
-        if token {
+            self.leave_idle();
             self.executor.pass_token_on();
         }
         if popped.put_back {
@@ -188,6 +185,7 @@ impl WorkerLoop<'_> {
         match entry {
             Entry::Wake => {}
             Entry::Task(task) if cancelling => {
+                self.leave_idle();
                 if task.try_claim() {
                     executor.end_claimed(&task, TaskError::Cancelled);
                 }
@@ -196,13 +194,17 @@ impl WorkerLoop<'_> {
             Entry::Task(task) => {
                 if !task.try_start() {
                     // Stale: cancelled or run inline already.
+                    self.leave_idle();
                     return unwind::drop_contained("dropping a stale entry", task);
                 }
                 self.start_body();
                 task.run();
                 self.streak = true;
             }
-            Entry::Job(job) if cancelling => executor.cancel_job(job),
+            Entry::Job(job) if cancelling => {
+                self.leave_idle();
+                executor.cancel_job(job);
+            }
             Entry::Job(job) => {
                 self.start_body();
                 self.run_job(job);
@@ -212,12 +214,19 @@ impl WorkerLoop<'_> {
     }
 
     /// A popped entry starts: it leaves the queue, and counts as active
-    /// unless this worker's streak already does.
+    /// unless this worker's streak already does. Only then does an idle
+    /// worker stop counting as idle: a submitter never sees the entry still
+    /// queued and its taker gone from `idle` (it would start a worker for
+    /// nothing). The submitter that instead saw this worker idle and
+    /// started none is covered by the worker's own check after it leaves.
     fn start_body(&mut self) {
         if std::mem::take(&mut self.streak) {
             self.executor.unqueued(self.stripe); // the streak's active count passes on
         } else {
             self.executor.started(self.stripe);
+        }
+        if std::mem::take(&mut self.idle) {
+            self.executor.left_idle_for_entry();
         }
     }
 
