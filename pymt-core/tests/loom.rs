@@ -1285,3 +1285,81 @@ fn idle_worker_takes_entry_vs_submitter_grow_check() {
         "started by the submitter",
     ]);
 }
+
+/// Two consumers block on the lane while two pushes race from two threads.
+/// The push of position 0 can be under way (claimed, not yet published)
+/// when the push of position 1 is published and notifies a consumer: that
+/// consumer finds the head unpublished and blocks again, its wake-up spent
+/// on nothing. The push of position 0 then notifies one consumer, which
+/// takes value 0; value 1 must still reach the other consumer (a
+/// notification spent on an unpublished head, with nobody passing it on,
+/// is a loom deadlock: one consumer blocked forever while value 1 waits).
+#[test]
+fn lane_two_blocked_consumers_vs_two_racing_pushes() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let lane = Arc::new(pymt::LoomLane::new());
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let lane = Arc::clone(&lane);
+                thread::spawn(move || lane.pop_wait())
+            })
+            .collect();
+        let producer = {
+            let lane = Arc::clone(&lane);
+            thread::spawn(move || lane.push(2))
+        };
+        lane.push(1);
+        producer.join().unwrap();
+        let mut got: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        seen.saw(if lane.blocked() {
+            "blocked"
+        } else {
+            "never blocked"
+        });
+    });
+    coverage.assert_saw(&["blocked", "never blocked"]);
+}
+
+/// Two producers push three segments' worth of values while a consumer
+/// pops them: the consumer can empty the first segment before a producer
+/// claims the second one's last position, which then links the first
+/// segment again (reused at the tail) while the other producer may still
+/// hold a stale pointer to it. Every value comes out once, each producer's
+/// in order, and nothing is left.
+#[test]
+fn fifo_producers_race_a_segment_reused_at_the_tail() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let lane = Arc::new(pymt::LoomLane::new());
+        let producers: Vec<_> = [[1, 2, 3], [11, 12, 13]]
+            .into_iter()
+            .map(|values| {
+                let lane = Arc::clone(&lane);
+                thread::spawn(move || values.into_iter().for_each(|v| lane.push(v)))
+            })
+            .collect();
+        let got = pop_n(&lane, 6);
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        let mine = |low: usize| {
+            got.iter()
+                .copied()
+                .filter(move |v| (low..low + 10).contains(v))
+        };
+        assert_eq!(mine(1).collect::<Vec<_>>(), [1, 2, 3], "{got:?}");
+        assert_eq!(mine(11).collect::<Vec<_>>(), [11, 12, 13], "{got:?}");
+        assert_eq!(lane.drain_one(), None);
+        seen.saw(if lane.segments_allocated() < 3 {
+            "a segment reused"
+        } else {
+            "every segment fresh"
+        });
+    });
+    coverage.assert_saw(&["a segment reused", "every segment fresh"]);
+}
