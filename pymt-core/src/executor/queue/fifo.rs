@@ -296,6 +296,19 @@ impl<T> Fifo<T> {
         }
     }
 
+    /// Whether the head value looks published, without taking it: a hint
+    /// (another consumer may take it first). True also while a consumer
+    /// is moving `head` on to the next segment (values may be there).
+    pub(crate) fn head_published(&self) -> bool {
+        let position = self.head.position.load(SeqCst);
+        // SAFETY: as in `push`.
+        let segment = unsafe { &*self.head.segment.load(SeqCst) };
+        match segment.covers(position) {
+            Some(offset) => segment.slots[offset].stamp.load(SeqCst) == position + 1,
+            None => true,
+        }
+    }
+
     /// One attempt at the head; `None`: lost a race, try again. Only with
     /// `tell_writing` does it read the tail to tell a push under way from
     /// an empty FIFO (producers write the tail's line: consumers polling

@@ -8,6 +8,12 @@
 //! someone may be blocked: an idle pool costs nothing, and a busy one's
 //! pushes read one word. Announce-then-check on one side, publish-then-read
 //! on the other, both SeqCst: a waiter either sees the entry or is seen.
+//!
+//! A waiter that is seen, woken, and then finds the head still being
+//! written (a later push woke it) blocks again: its wake-up is spent, and
+//! the head's push wakes one waiter for two entries. So a waiter that
+//! leaves with an entry wakes another if more is published and someone
+//! sleeps unwoken.
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::PoisonError;
@@ -147,6 +153,15 @@ impl<T> MainLane<T> {
         }
         waiters.waiting -= 1;
         waiters.notified = waiters.notified.min(waiters.waiting);
+        // Pass the wake-up on: a consumer woken for a value published
+        // behind a push still under way at the head found nothing and
+        // blocked again, its notification spent. The push of the head
+        // then woke one consumer (maybe this one) for two values: if more
+        // is published and someone still sleeps unwoken, wake one.
+        if entry.is_some() && waiters.unwoken() > 0 && self.fifo.head_published() {
+            waiters.notified += 1;
+            self.ready.notify_one();
+        }
         self.sleepers.store(waiters.unwoken(), SeqCst);
         drop(waiters);
         entry.ok_or(TimedOut)
