@@ -273,11 +273,15 @@ impl<T> Fifo<T> {
     /// The value at the head, if it is published. `None` also while the
     /// push of the head position is under way (see the module docs).
     pub(crate) fn try_pop(&self) -> Option<T> {
+        let mut backoff = 0u32;
         loop {
             match self.pop_head(false) {
                 Some(Head::Value(value)) => return Some(value),
                 Some(Head::Empty | Head::Writing) => return None,
-                None => {}
+                // Lost a race, or another consumer is moving `head` on to
+                // the next segment: a few instructions, but its thread may
+                // have been preempted, so spin, then yield.
+                None => snooze(&mut backoff),
             }
         }
     }
