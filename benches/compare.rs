@@ -934,7 +934,6 @@ fn w6_memory(cfg: &Config) -> Workload {
     let tp = threadpool("tp-mem", 2);
     let ry = rayon("rayon-mem", 2);
     let rt = tokio_rt("tokio-mem", 2);
-    let pool = pymt_pool(2);
     interleave(
         cfg,
         "W6",
@@ -1004,6 +1003,10 @@ fn w6_memory(cfg: &Config) -> Workload {
                 )
             }),
             contender("pymt Task<u64>", Role::Pymt, || {
+                // A fresh pool per sample: a pool's main lane keeps the
+                // segments of its longest backlog for reuse, and a reused
+                // pool would not count them again.
+                let pool = pymt_pool(2);
                 mem_sample(
                     k,
                     2,
@@ -1725,7 +1728,9 @@ fn main() {
          (rusty_pool/threadpool `join`, pymt `wait_completion`); the floor, rayon and \
          tokio use a latch of one barrier job per worker (FIFO queues, 2 workers). \
          Pools are built once per workload with 2 workers started up front \
-         (pymt: `max_workers(2).min_workers(2)`). W6 holds both workers with blocking \
+         (pymt: `max_workers(2).min_workers(2)`), except W6's pymt pool, built \
+         afresh for each sample: its main lane keeps the segments of its longest \
+         backlog for reuse, which a reused pool would not count again. W6 holds both workers with blocking \
          jobs, submits K = {} jobs returning a `u64` and keeps the handles: the peak \
          of live heap bytes during those K submissions (handle, shared state, boxed \
          closure and queue entry, amortised, growth transients included), divided by \
