@@ -160,6 +160,9 @@ enum Head<T> {
     Empty,
     /// The head position is claimed by a push still writing it.
     Writing,
+    /// `head` has crossed into the next segment and its segment pointer
+    /// has not caught up yet: another consumer's step under way.
+    Lagging,
 }
 
 impl<T> Fifo<T> {
@@ -278,10 +281,13 @@ impl<T> Fifo<T> {
             match self.pop_head(false) {
                 Some(Head::Value(value)) => return Some(value),
                 Some(Head::Empty | Head::Writing) => return None,
-                // Lost a race, or another consumer is moving `head` on to
-                // the next segment: a few instructions, but its thread may
-                // have been preempted, so spin, then yield.
-                None => snooze(&mut backoff),
+                // Another consumer is moving `head` on to the next segment:
+                // a few instructions, but its thread may have been
+                // preempted, so spin, then yield.
+                Some(Head::Lagging) => snooze(&mut backoff),
+                // Lost a race to a consumer that took a value: try again
+                // at once (a backoff here costs W2 a third of its speed).
+                None => {}
             }
         }
     }
@@ -295,7 +301,8 @@ impl<T> Fifo<T> {
             match self.pop_head(true) {
                 Some(Head::Value(value)) => return Some(value),
                 Some(Head::Empty) => return None,
-                Some(Head::Writing) | None => snooze(&mut backoff),
+                Some(Head::Writing | Head::Lagging) => snooze(&mut backoff),
+                None => {}
             }
         }
     }
@@ -323,9 +330,8 @@ impl<T> Fifo<T> {
         let segment = unsafe { &*self.head.segment.load(SeqCst) };
         let Some(offset) = segment.covers(position) else {
             // The consumer of the previous segment's last position is
-            // moving `head` on: a few instructions away.
-            pause();
-            return None;
+            // moving `head` on (or these loads straddled its move).
+            return Some(Head::Lagging);
         };
         let slot = &segment.slots[offset];
         if slot.stamp.load(SeqCst) != position + 1 {
