@@ -58,6 +58,10 @@ where
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
     }
+    // The real main lane (`--cfg pymt_loom_fifo`) takes many more atomic
+    // steps per push and pop than the stand-in: an execution of the
+    // engine's larger models outgrows loom's default of 1000.
+    builder.max_branches = builder.max_branches.max(20_000);
     let executions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = Arc::clone(&executions);
     builder.check(move || {

@@ -54,17 +54,26 @@ impl Executor {
     /// Starts a worker if below the maximum and more entries wait than
     /// idle or starting workers will take.
     pub(super) fn grow(self: &Arc<Self>) {
+        self.grow_for(Growth::Submitted);
+    }
+
+    /// As [`Executor::grow`], for `why`.
+    fn grow_for(self: &Arc<Self>, why: Growth) {
         let spawn = {
             let mut st = self.lock();
             let takers = self.counts.idle.load(SeqCst) + st.starting;
             // A closed pool grows only to compensate for a worker blocked
-            // in it (in `join` itself, say): it still finishes its queue.
-            // Otherwise its workers are on their way out, and a late push
-            // is refused (`after_late_push`), not given a fresh worker.
+            // in it (in `join` itself, say), or for the check a worker
+            // leaving idle makes for a submitter that saw it idle while
+            // the pool was open: it still finishes its queue. Otherwise
+            // its workers are on their way out, and a late push is refused
+            // (`after_late_push`), not given a fresh worker.
             let open = match st.lifecycle {
                 Lifecycle::Open => true,
                 Lifecycle::ShuttingDown => false,
-                Lifecycle::Joining | Lifecycle::Detached => st.blocked > 0,
+                Lifecycle::Joining | Lifecycle::Detached => {
+                    st.blocked > 0 || why == Growth::LeftIdle
+                }
             };
             let spawn = open && st.workers < st.capacity() && self.queued() > takers;
             if spawn {
@@ -163,7 +172,7 @@ impl Executor {
         if self.counts.cold.can_grow.load(SeqCst) && self.queued() > self.counts.idle.load(SeqCst) {
             #[cfg(loom)]
             let before = self.lock().workers;
-            self.grow();
+            self.grow_for(Growth::LeftIdle);
             #[cfg(loom)]
             if self.lock().workers > before {
                 GROWN_LEAVING_IDLE.with(|n| n.set(n.get() + 1));
@@ -255,6 +264,18 @@ impl Executor {
     pub(crate) fn has_workers(&self) -> bool {
         self.lock().workers > 0
     }
+}
+
+/// Why a worker may be started.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Growth {
+    /// A submission, or a worker that blocked: only while the pool is open
+    /// (or to compensate a blocked worker).
+    Submitted,
+    /// A worker that left idle for an entry found more queued than takers:
+    /// the check its submitter skipped, seeing the worker idle, possibly
+    /// before the pool closed. A joining pool still grows for it.
+    LeftIdle,
 }
 
 /// One worker counted in `State::blocked` while it lives.

@@ -72,11 +72,13 @@ impl<T> Lane<T> {
     }
 
     /// As `try_pop`: nothing is ever half-pushed here.
+    #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
     pub(crate) fn drain_one(&self) -> Option<T> {
         self.try_pop()
     }
 
     /// Loom's timed waits never time out: modelled as untimed.
+    #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
     pub(crate) fn pop_wait(&self, _timeout: Option<Duration>) -> Result<T, TimedOut> {
         let mut entries = self.lock();
         loop {

@@ -51,14 +51,15 @@ pub(crate) use self::entry::{Entry, Job};
 use self::lane::Lane;
 pub(crate) use self::lane::TimedOut;
 
-/// The main lane: pymt's own FIFO in a normal build; under loom the
-/// engine's models use the simple stand-in (the FIFO has models of its
-/// own, in `fifo.rs` and `main_lane.rs`).
+/// The main lane: pymt's own FIFO in a normal build. Under loom the
+/// engine's models use the simple stand-in (the FIFO and its parking have
+/// models of their own), unless `--cfg pymt_loom_fifo` asks for the real
+/// lane under the engine's models too.
 #[cfg(loom)]
 pub use self::main_lane::loom_export::LoomLane;
-#[cfg(not(loom))]
+#[cfg(any(not(loom), pymt_loom_fifo))]
 type MainLane = self::main_lane::MainLane<Entry>;
-#[cfg(loom)]
+#[cfg(all(loom, not(pymt_loom_fifo)))]
 type MainLane = Lane<Entry>;
 
 /// What a pop found.
