@@ -398,8 +398,19 @@ fn pause() {
 impl<T> Drop for Fifo<T> {
     fn drop(&mut self) {
         // Nothing is under way (`&mut self`): every claimed value is
-        // published, and drain_one never waits.
-        while self.drain_one().is_some() {}
+        // published and each pop finds the next. Under loom the owner is
+        // freed through a `std` `Arc`, whose ordering loom cannot see, so
+        // its loads may look stale here: what it cannot read is leaked
+        // instead of waited for (a normal build always reads it all).
+        let mut retries = 0;
+        loop {
+            match self.pop_head(true) {
+                Some(Head::Value(value)) => drop(value),
+                // A weak compare-and-swap may fail spuriously.
+                None if retries < 64 => retries += 1,
+                _ => break,
+            }
+        }
         let mut segments = self.lock_segments();
         for segment in segments.all.drain(..) {
             // SAFETY: each segment was leaked from a `Box` once, is listed
