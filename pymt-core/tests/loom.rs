@@ -34,6 +34,11 @@
 //!
 //! Without `LOOM_MAX_PREEMPTIONS` the bound is 2 here too; a larger one
 //! explores more and takes much longer.
+//!
+//! The pool's main lane (its own lock-free FIFO) has models of its own
+//! (`fifo_*`, `lane_*`); the engine's models use a simple stand-in lane.
+//! Adding `--cfg pymt_loom_fifo` to `RUSTFLAGS` runs them on the real lane
+//! (see `docs/architecture.md`, "The main lane").
 #![cfg(loom)]
 
 use std::collections::BTreeSet;
