@@ -1091,6 +1091,32 @@ fn join_vs_plain_store_takes_on_two_owned_stripes() {
     });
 }
 
+/// `n` threads that each block for one value of `lane`.
+fn pop_waiters(lane: &Arc<pymt::LoomLane>, n: usize) -> Vec<thread::JoinHandle<usize>> {
+    (0..n)
+        .map(|_| {
+            let lane = Arc::clone(lane);
+            thread::spawn(move || lane.pop_wait())
+        })
+        .collect()
+}
+
+/// The values `waiters` got, sorted.
+fn sorted_results(waiters: Vec<thread::JoinHandle<usize>>) -> Vec<usize> {
+    let mut got: Vec<usize> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+    got.sort_unstable();
+    got
+}
+
+/// Records whether a `pop_wait` on `lane` blocked in this execution.
+fn saw_blocking(seen: &Coverage, lane: &pymt::LoomLane) {
+    seen.saw(if lane.blocked() {
+        "blocked"
+    } else {
+        "never blocked"
+    });
+}
+
 /// Pops `n` values off `lane`, blocking while it reads as empty.
 fn pop_n(lane: &pymt::LoomLane, n: usize) -> Vec<usize> {
     (0..n).map(|_| lane.pop_wait()).collect()
@@ -1203,11 +1229,7 @@ fn lane_pop_wait_vs_racing_pushes() {
         }
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
-        seen.saw(if lane.blocked() {
-            "blocked"
-        } else {
-            "never blocked"
-        });
+        saw_blocking(&seen, &lane);
     });
     coverage.assert_saw(&["blocked", "never blocked"]);
 }
@@ -1222,22 +1244,11 @@ fn lane_two_blocked_consumers_vs_two_pushes() {
     let seen = coverage.clone();
     model(move || {
         let lane = Arc::new(pymt::LoomLane::new());
-        let consumers: Vec<_> = (0..2)
-            .map(|_| {
-                let lane = Arc::clone(&lane);
-                thread::spawn(move || lane.pop_wait())
-            })
-            .collect();
+        let consumers = pop_waiters(&lane, 2);
         lane.push(1);
         lane.push(2);
-        let mut got: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
-        got.sort_unstable();
-        assert_eq!(got, [1, 2]);
-        seen.saw(if lane.blocked() {
-            "blocked"
-        } else {
-            "never blocked"
-        });
+        assert_eq!(sorted_results(consumers), [1, 2]);
+        saw_blocking(&seen, &lane);
     });
     coverage.assert_saw(&["blocked", "never blocked"]);
 }
@@ -1309,26 +1320,15 @@ fn lane_two_blocked_consumers_vs_two_racing_pushes() {
     let seen = coverage.clone();
     model(move || {
         let lane = Arc::new(pymt::LoomLane::new());
-        let consumers: Vec<_> = (0..2)
-            .map(|_| {
-                let lane = Arc::clone(&lane);
-                thread::spawn(move || lane.pop_wait())
-            })
-            .collect();
+        let consumers = pop_waiters(&lane, 2);
         let producer = {
             let lane = Arc::clone(&lane);
             thread::spawn(move || lane.push(2))
         };
         lane.push(1);
         producer.join().unwrap();
-        let mut got: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
-        got.sort_unstable();
-        assert_eq!(got, [1, 2]);
-        seen.saw(if lane.blocked() {
-            "blocked"
-        } else {
-            "never blocked"
-        });
+        assert_eq!(sorted_results(consumers), [1, 2]);
+        saw_blocking(&seen, &lane);
     });
     coverage.assert_saw(&["blocked", "never blocked"]);
 }

@@ -54,11 +54,11 @@ impl Executor {
     /// Starts a worker if below the maximum and more entries wait than
     /// idle or starting workers will take.
     pub(super) fn grow(self: &Arc<Self>) {
-        self.grow_for(Growth::Submitted);
+        let _ = self.grow_for(Growth::Submitted);
     }
 
-    /// As [`Executor::grow`], for `why`.
-    fn grow_for(self: &Arc<Self>, why: Growth) {
+    /// As [`Executor::grow`], for `why`; true if it started a worker.
+    fn grow_for(self: &Arc<Self>, why: Growth) -> bool {
         let spawn = {
             let mut st = self.lock();
             let takers = self.counts.idle.load(SeqCst) + st.starting;
@@ -86,6 +86,7 @@ impl Executor {
         if spawn {
             self.spawn_worker();
         }
+        spawn
     }
 
     /// Starts the thread of a worker already counted in `workers` and
@@ -170,11 +171,9 @@ impl Executor {
         self.counts.idle.fetch_sub(1, SeqCst);
         sync::handshake();
         if self.counts.cold.can_grow.load(SeqCst) && self.queued() > self.counts.idle.load(SeqCst) {
+            let _started = self.grow_for(Growth::LeftIdle);
             #[cfg(loom)]
-            let before = self.lock().workers;
-            self.grow_for(Growth::LeftIdle);
-            #[cfg(loom)]
-            if self.lock().workers > before {
+            if _started {
                 GROWN_LEAVING_IDLE.with(|n| n.set(n.get() + 1));
             }
         }
