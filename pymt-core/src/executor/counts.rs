@@ -165,8 +165,13 @@ pub(crate) struct Counts {
     pub(crate) pushed: Padded<Pushed>,
     /// Stripe 0 shared, the others owned by one worker each.
     loads: Box<[Padded<Load>]>,
-    /// Workers blocked (or about to block) on the lane.
+    /// Workers between finding nothing to run and taking their next entry:
+    /// looking once more, spinning, or blocked on the lane.
     pub(crate) idle: Padded<AtomicUsize>,
+    /// Idle workers past their spin: blocked (or about to block) on the
+    /// lane, so only a wake token or a lane entry reaches them. Ranked
+    /// pushes send tokens for these alone (see `Executor::wake_one_for_entry`).
+    pub(crate) asleep: Padded<AtomicUsize>,
     /// Wake tokens pushed into the lane and not yet taken by a worker.
     pub(crate) tokens: Padded<AtomicUsize>,
     pub(crate) cold: Padded<Cold>,
@@ -180,6 +185,7 @@ impl Counts {
             pushed: Padded::default(),
             loads: (0..=owned.max(1)).map(|_| Padded::default()).collect(),
             idle: Padded::default(),
+            asleep: Padded::default(),
             tokens: Padded::default(),
             cold: Padded::default(),
         }
@@ -446,7 +452,12 @@ mod test {
         assert!(std::mem::align_of::<Padded<Load>>() >= 128);
         let counts = Counts::new(2);
         let at = |r: &dyn std::any::Any| r as *const _ as *const u8 as usize;
-        let mut lines = vec![at(&*counts.pushed), at(&*counts.idle), at(&*counts.tokens)];
+        let mut lines = vec![
+            at(&*counts.pushed),
+            at(&*counts.idle),
+            at(&*counts.asleep),
+            at(&*counts.tokens),
+        ];
         lines.extend(counts.loads.iter().map(|l| at(&**l)));
         for (i, a) in lines.iter().enumerate() {
             for b in &lines[i + 1..] {

@@ -266,7 +266,7 @@ impl Executor {
     }
 
     /// Pushes `n` wake tokens, counted so ranked pushes send no more than
-    /// one per idle worker.
+    /// one per sleeping worker.
     fn wake_workers(&self, n: usize) {
         self.counts.tokens.fetch_add(n, SeqCst);
         for _ in 0..n {
@@ -276,12 +276,17 @@ impl Executor {
 
     /// Wakes one blocked worker for an entry the lane will not announce
     /// (a ranked push, a put-back lane entry) unless enough tokens are on
-    /// their way. A woken worker gives up its token before it stops
-    /// counting as idle (`worker_loop.rs`), so reading `idle` first and
-    /// `tokens` second never sees a worker gone and its token not.
+    /// their way. Only workers past their spin count (`asleep`): a
+    /// spinning one looks at every lane and finds the entry itself, and a
+    /// token sent for it would go to whichever worker pops the lane next,
+    /// most likely a busy one, which passes it on again (so a spinner
+    /// descheduled on a busy machine once cost a token per ranked push).
+    /// A woken worker gives up its token before it stops counting as
+    /// asleep (`worker_loop.rs`), so reading `asleep` first and `tokens`
+    /// second never sees a worker gone and its token not.
     fn wake_one_for_entry(&self) {
-        let idle = self.counts.idle.load(SeqCst);
-        if idle > self.counts.tokens.load(SeqCst) {
+        let asleep = self.counts.asleep.load(SeqCst);
+        if asleep > self.counts.tokens.load(SeqCst) {
             self.wake_workers(1);
         }
     }

@@ -32,6 +32,9 @@ struct WorkerLoop<'a> {
     /// Counted in `counts.idle`: from finding nothing to run until taking
     /// the next entry.
     idle: bool,
+    /// Counted in `counts.asleep` (and idle): past the spin, blocked or
+    /// about to block on the lane.
+    asleep: bool,
     /// Counted as active without a body running: a worker does not stop
     /// counting as active when a body ends, it looks for the next entry
     /// first, and if it finds one the count passes to that body. That saves
@@ -53,6 +56,7 @@ impl Executor {
         let mut worker = WorkerLoop {
             executor: &self,
             idle: false,
+            asleep: false,
             streak: false,
             exited: false,
             tally,
@@ -75,10 +79,18 @@ impl WorkerLoop<'_> {
             self.take(popped);
             return Flow::Continue;
         }
-        // Idle: announce it, then look once more before blocking: a ranked
-        // push made meanwhile is found now, or its author sees us idle and
-        // pushes a token (closes and resizes always do).
+        // Idle: announce it, then look again, with a short spin then
+        // yield (which gives a round trip its speed) across every lane.
         self.go_idle();
+        sync::handshake();
+        if let Some(popped) = self.spin_for_entry() {
+            self.take(popped);
+            return Flow::Continue;
+        }
+        // Asleep: announce it, then look once more before blocking: a
+        // ranked push made meanwhile is found now, or its author sees us
+        // asleep and pushes a token (closes and resizes always do).
+        self.fall_asleep();
         sync::handshake();
         if let Some(popped) = self.executor.queue.pop() {
             self.take(popped);
@@ -125,6 +137,7 @@ impl WorkerLoop<'_> {
                 Flow::Continue
             }
             Err(_) => {
+                self.wake_up();
                 self.idle = false; // `retire_idle` uncounts it
                 if self.executor.retire_idle() {
                     Flow::Exit
@@ -226,6 +239,7 @@ impl WorkerLoop<'_> {
             self.executor.started(self.stripe);
         }
         if std::mem::take(&mut self.idle) {
+            self.wake_up();
             self.executor.left_idle_for_entry();
         }
     }
@@ -256,7 +270,32 @@ impl WorkerLoop<'_> {
         self.end_streak();
     }
 
+    /// Looks at every lane, with the backoff of `backoff_until`.
+    fn spin_for_entry(&self) -> Option<Popped> {
+        let mut popped = None;
+        crate::task::waiting::backoff_until(|| {
+            popped = self.executor.queue.pop();
+            popped.is_some()
+        });
+        popped
+    }
+
+    /// The worker stopped spinning: ranked pushes now send it a token.
+    fn fall_asleep(&mut self) {
+        if !std::mem::replace(&mut self.asleep, true) {
+            self.executor.counts.asleep.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// Before leaving `idle` (a sleeping worker is an idle one).
+    fn wake_up(&mut self) {
+        if std::mem::take(&mut self.asleep) {
+            self.executor.counts.asleep.fetch_sub(1, SeqCst);
+        }
+    }
+
     fn leave_idle(&mut self) {
+        self.wake_up();
         if std::mem::take(&mut self.idle) {
             self.executor.counts.idle.fetch_sub(1, SeqCst);
         }

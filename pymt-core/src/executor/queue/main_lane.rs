@@ -1,9 +1,8 @@
 //! The lane for priority 0 (nearly every submission): the FIFO of
 //! `fifo.rs` plus parking for the workers that wait on it.
 //!
-//! A waiting worker first re-checks the lane with a short spin then
-//! yield (which gives the round trip its speed), then announces itself in
-//! `sleepers` and blocks on a condition variable. A push publishes its
+//! A waiting worker (which has spun over every lane already, in its loop)
+//! announces itself in `sleepers` and blocks on a condition variable. A push publishes its
 //! entry, then reads `sleepers`, and takes the lock to notify only when
 //! someone may be blocked: an idle pool costs nothing, and a busy one's
 //! pushes read one word. Announce-then-check on one side, publish-then-read
@@ -114,13 +113,7 @@ impl<T> MainLane<T> {
     /// Blocks until an entry arrives, or `timeout` passes (`None`: no limit).
     pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<T, TimedOut> {
         let deadline = timeout.and_then(deadline::after);
-        let mut entry = None;
-        if crate::task::waiting::backoff_until(|| {
-            entry = self.fifo.try_pop();
-            entry.is_some()
-        }) {
-            return entry.ok_or(TimedOut);
-        }
+        let mut entry;
         let mut waiters = self.lock();
         waiters.waiting += 1;
         loop {
