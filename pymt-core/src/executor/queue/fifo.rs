@@ -154,7 +154,7 @@ unsafe impl<T: Send> Send for Fifo<T> {}
 unsafe impl<T: Send> Sync for Fifo<T> {}
 
 /// What a consumer found at the head.
-enum Head<T> {
+pub(crate) enum Head<T> {
     Value(T),
     /// Nothing claimed and unread.
     Empty,
@@ -287,16 +287,27 @@ impl<T> Fifo<T> {
         }
     }
 
+    /// The value at the head if it is published, else whether the FIFO is
+    /// empty or a push is under way at its head (that push's value, and
+    /// any published behind it, are there to take once it is done).
+    pub(crate) fn pop_or_tell(&self) -> Head<T> {
+        loop {
+            if let Some(head) = self.pop_head(true) {
+                return head;
+            }
+        }
+    }
+
     /// The next value, waiting for a push under way at the head (as a
     /// crossbeam channel's `try_recv` does); `None` when nothing is
     /// claimed. For the cold paths that empty a queue.
     pub(crate) fn drain_one(&self) -> Option<T> {
         let mut backoff = 0u32;
         loop {
-            match self.pop_head(true) {
-                Some(Head::Value(value)) => return Some(value),
-                Some(Head::Empty) => return None,
-                Some(Head::Writing) | None => snooze(&mut backoff),
+            match self.pop_or_tell() {
+                Head::Value(value) => return Some(value),
+                Head::Empty => return None,
+                Head::Writing => snooze(&mut backoff),
             }
         }
     }

@@ -1,12 +1,13 @@
-//! The lock-free MPMC FIFO queues of a pool's rarer paths: the level of
-//! each common non-zero priority, the inbox of other ranked entries and
-//! the `returned` lane. None needs the pool mutex to push. (Priority 0,
-//! nearly every submission, has its own lane: `main_lane.rs`.)
+//! The lock-free MPMC FIFO queues of a pool's rarest paths: the inbox of
+//! ranked entries outside the levels' span and the `returned` lane.
+//! Neither needs the pool mutex to push. (Priority 0, nearly every
+//! submission, has its own lane, `main_lane.rs`, and each common non-zero
+//! priority a level on the same FIFO, `levels.rs`.)
 //!
 //! A normal build uses a crossbeam channel. Under loom a mutex-and-condvar
 //! queue with the same contract stands in (loom cannot see inside
-//! crossbeam); it also stands in for the main lane in the engine's models,
-//! with a blocking pop.
+//! crossbeam); it also stands in for the main lane and the levels in the
+//! engine's models, with a blocking pop.
 
 #[cfg(loom)]
 use std::time::Duration;
@@ -75,6 +76,15 @@ impl<T> Lane<T> {
     #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
     pub(crate) fn drain_one(&self) -> Option<T> {
         self.try_pop()
+    }
+
+    /// As the FIFO's: never `Writing` here.
+    #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
+    pub(crate) fn pop_or_tell(&self) -> super::fifo::Head<T> {
+        match self.try_pop() {
+            Some(value) => super::fifo::Head::Value(value),
+            None => super::fifo::Head::Empty,
+        }
     }
 
     /// Loom's timed waits never time out: modelled as untimed.

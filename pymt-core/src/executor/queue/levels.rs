@@ -9,11 +9,19 @@
 //! visible to that check (its `fetch_or` came first, and the clear read
 //! it), so no entry is ever left behind a clear bit. Priorities outside the
 //! span are outliers (`outliers.rs`).
+//!
+//! Each level's lane is the main lane's FIFO (`fifo.rs`), made on first
+//! use. Its pop reports nothing while the push of the level's first entry
+//! is still under way, even if later entries are published: the bit of
+//! such a level may be cleared with entries in it. That push then sets the
+//! bit again (its `fetch_or` comes after its entry is published) and wakes
+//! a sleeping worker (`Executor::after_push`), so those entries are found
+//! behind it. `take_all` waits for pushes under way instead.
 
 use std::sync::atomic::Ordering::SeqCst;
 
 use super::entry::Entry;
-use super::lane::Lane;
+use super::fifo::Head;
 use crate::executor::counts::Padded;
 use crate::sync::AtomicU64;
 
@@ -41,13 +49,23 @@ impl Side {
     }
 }
 
+/// A level's lane: the FIFO of the main lane. Under loom the engine's
+/// models use the simple stand-in, as for the main lane, unless
+/// `--cfg pymt_loom_fifo` asks for the real one.
+#[cfg(any(not(loom), pymt_loom_fifo))]
+type Lane = super::fifo::Fifo<Entry>;
+#[cfg(all(loom, not(pymt_loom_fifo)))]
+type Lane = super::lane::Lane<Entry>;
+
 /// A level's lane, made on first use in a normal build (most pools use a
-/// handful of priorities, if any); made up front under loom, whose objects
-/// must not be created behind a `OnceLock` that loom cannot see.
+/// handful of priorities, if any, and a FIFO allocates its first segment,
+/// about 1 KiB, up front), and boxed: an unused level costs a pointer,
+/// not a FIFO's padded ends; made up front under loom, whose objects must
+/// not be created behind a `OnceLock` that loom cannot see.
 #[cfg(not(loom))]
-type LevelLane = std::sync::OnceLock<Lane<Entry>>;
+type LevelLane = std::sync::OnceLock<Box<Lane>>;
 #[cfg(loom)]
-type LevelLane = Lane<Entry>;
+type LevelLane = Lane;
 
 pub(crate) struct Levels {
     /// `High` levels: index `p - 1` for priority `p`; `Low`: `-p - 1`.
@@ -82,12 +100,12 @@ impl Levels {
     }
 
     #[cfg(not(loom))]
-    fn lane(&self, side: Side, level: usize) -> &Lane<Entry> {
-        self.slots[side.index()][level].get_or_init(Lane::new)
+    fn lane(&self, side: Side, level: usize) -> &Lane {
+        self.slots[side.index()][level].get_or_init(|| Box::new(Lane::new()))
     }
 
     #[cfg(loom)]
-    fn lane(&self, side: Side, level: usize) -> &Lane<Entry> {
+    fn lane(&self, side: Side, level: usize) -> &Lane {
         &self.slots[side.index()][level]
     }
 
@@ -98,7 +116,10 @@ impl Levels {
         };
         self.lane(side, level).push(entry);
         // After the push: whoever sees the bit finds the entry.
-        self.bits[side.index()].fetch_or(1 << level, SeqCst);
+        let word = &self.bits[side.index()];
+        if word.load(SeqCst) & (1 << level) == 0 {
+            word.fetch_or(1 << level, SeqCst);
+        }
         Ok(())
     }
 
@@ -124,11 +145,19 @@ impl Levels {
                 Side::Low => bits.trailing_zeros() as usize,
             };
             let lane = self.lane(side, level);
-            if let Some(entry) = lane.try_pop() {
-                return Some(entry);
+            match lane.pop_or_tell() {
+                Head::Value(entry) => return Some(entry),
+                // The level stays marked: its push marks it anyway when
+                // done, and clearing the bit only for that would cost two
+                // writes to the line every push and pop reads.
+                Head::Writing => {
+                    skip |= 1 << level;
+                    continue;
+                }
+                Head::Empty => {}
             }
             word.fetch_and(!(1 << level), SeqCst);
-            if let Some(entry) = lane.try_pop() {
+            if let Head::Value(entry) = lane.pop_or_tell() {
                 // More may follow it: the level stays marked.
                 word.fetch_or(1 << level, SeqCst);
                 return Some(entry);
@@ -137,15 +166,16 @@ impl Levels {
         }
     }
 
-    /// Every entry of every level (for shutdown). Bits are cleared first,
-    /// so a push racing this re-marks its level.
+    /// Every entry of every level (for shutdown), waiting for pushes under
+    /// way. Bits are cleared first, so a push racing this re-marks its
+    /// level.
     pub(crate) fn take_all(&self) -> Vec<Entry> {
         let mut all = Vec::new();
         for side in [Side::High, Side::Low] {
             self.bits[side.index()].store(0, SeqCst);
             for level in 0..SPAN as usize {
                 if let Some(lane) = self.existing(side, level) {
-                    all.extend(std::iter::from_fn(|| lane.try_pop()));
+                    all.extend(std::iter::from_fn(|| lane.drain_one()));
                 }
             }
         }
@@ -153,12 +183,12 @@ impl Levels {
     }
 
     #[cfg(not(loom))]
-    fn existing(&self, side: Side, level: usize) -> Option<&Lane<Entry>> {
-        self.slots[side.index()][level].get()
+    fn existing(&self, side: Side, level: usize) -> Option<&Lane> {
+        self.slots[side.index()][level].get().map(|lane| &**lane)
     }
 
     #[cfg(loom)]
-    fn existing(&self, side: Side, level: usize) -> Option<&Lane<Entry>> {
+    fn existing(&self, side: Side, level: usize) -> Option<&Lane> {
         Some(&self.slots[side.index()][level])
     }
 }

@@ -16,8 +16,9 @@
 //!   push still writing the first entry: it reports nothing, and that push
 //!   wakes a blocked worker when it is done. `take_all` does wait for such
 //!   pushes.
-//! - `levels`: a lock-free lane per priority in -64..63 other than 0, with
-//!   a bit per level (`levels.rs`).
+//! - `levels`: a lane per priority in -64..63 other than 0 (the same FIFO
+//!   as the main lane, made on first use), with a bit per level
+//!   (`levels.rs`).
 //! - `inbox` and `outliers`: other priorities. They are pushed lock-free
 //!   into the inbox, and whoever pops one sorts the inbox into one FIFO per
 //!   priority under a small lock (`outliers.rs`).
