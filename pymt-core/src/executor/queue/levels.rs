@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use super::entry::Entry;
 use super::fifo::Head;
 use crate::executor::counts::Padded;
-use crate::sync::AtomicU64;
+use crate::sync::{self, AtomicU64};
 
 /// Priorities `1..SPAN` and `-SPAN..=-1` have a level; loom models a few.
 #[cfg(not(loom))]
@@ -115,8 +115,13 @@ impl Levels {
             return Err(entry);
         };
         self.lane(side, level).push(entry);
-        // After the push: whoever sees the bit finds the entry.
+        // After the push: whoever sees the bit finds the entry. A bit still
+        // set is left alone: a pop that clears it later looks at the lane
+        // again after its clear, and sees this entry (the push, then the
+        // load that read the bit before the clear, then the clear, then
+        // that look: a handshake in the SeqCst order).
         let word = &self.bits[side.index()];
+        sync::handshake();
         if word.load(SeqCst) & (1 << level) == 0 {
             word.fetch_or(1 << level, SeqCst);
         }
@@ -157,6 +162,7 @@ impl Levels {
                 Head::Empty => {}
             }
             word.fetch_and(!(1 << level), SeqCst);
+            sync::handshake();
             if let Head::Value(entry) = lane.pop_or_tell() {
                 // More may follow it: the level stays marked.
                 word.fetch_or(1 << level, SeqCst);
