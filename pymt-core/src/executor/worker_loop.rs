@@ -129,11 +129,8 @@ impl WorkerLoop<'_> {
     /// Blocks on the lane until an entry or a token, or the idle timeout.
     fn block(&mut self) -> Flow {
         match self.executor.queue.pop_wait(self.idle_timeout()) {
-            Ok(entry) => {
-                self.take(Popped {
-                    entry,
-                    put_back: false,
-                });
+            Ok(popped) => {
+                self.take(popped);
                 Flow::Continue
             }
             Err(_) => {

@@ -154,7 +154,7 @@ unsafe impl<T: Send> Send for Fifo<T> {}
 unsafe impl<T: Send> Sync for Fifo<T> {}
 
 /// What a consumer found at the head.
-pub(crate) enum Head<T> {
+enum Head<T> {
     Value(T),
     /// Nothing claimed and unread.
     Empty,
@@ -287,27 +287,16 @@ impl<T> Fifo<T> {
         }
     }
 
-    /// The value at the head if it is published, else whether the FIFO is
-    /// empty or a push is under way at its head (that push's value, and
-    /// any published behind it, are there to take once it is done).
-    pub(crate) fn pop_or_tell(&self) -> Head<T> {
-        loop {
-            if let Some(head) = self.pop_head(true) {
-                return head;
-            }
-        }
-    }
-
     /// The next value, waiting for a push under way at the head (as a
     /// crossbeam channel's `try_recv` does); `None` when nothing is
     /// claimed. For the cold paths that empty a queue.
     pub(crate) fn drain_one(&self) -> Option<T> {
         let mut backoff = 0u32;
         loop {
-            match self.pop_or_tell() {
-                Head::Value(value) => return Some(value),
-                Head::Empty => return None,
-                Head::Writing => snooze(&mut backoff),
+            match self.pop_head(true) {
+                Some(Head::Value(value)) => return Some(value),
+                Some(Head::Empty) => return None,
+                Some(Head::Writing) | None => snooze(&mut backoff),
             }
         }
     }
@@ -322,6 +311,25 @@ impl<T> Fifo<T> {
         match segment.covers(position) {
             Some(offset) => segment.slots[offset].stamp.load(SeqCst) == position + 1,
             None => true,
+        }
+    }
+
+    /// Whether a push is under way at the head: its position is claimed
+    /// and not yet published. A hint, as `head_published`. (Values
+    /// published behind it were pushed before entries queued elsewhere
+    /// after them: the queue serves no lower lane meanwhile.)
+    pub(crate) fn head_being_written(&self) -> bool {
+        let position = self.head.position.load(SeqCst);
+        // SAFETY: as in `push`.
+        let segment = unsafe { &*self.head.segment.load(SeqCst) };
+        match segment.covers(position) {
+            Some(offset) => {
+                segment.slots[offset].stamp.load(SeqCst) != position + 1
+                    && self.tail.position.load(SeqCst) != position
+                    && self.head.position.load(SeqCst) == position
+            }
+            // A consumer is moving `head` on: not a push under way.
+            None => false,
         }
     }
 

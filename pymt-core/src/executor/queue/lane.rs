@@ -78,13 +78,10 @@ impl<T> Lane<T> {
         self.try_pop()
     }
 
-    /// As the FIFO's: never `Writing` here.
+    /// As the FIFO's: nothing is ever half-pushed here.
     #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
-    pub(crate) fn pop_or_tell(&self) -> super::fifo::Head<T> {
-        match self.try_pop() {
-            Some(value) => super::fifo::Head::Value(value),
-            None => super::fifo::Head::Empty,
-        }
+    pub(crate) fn head_being_written(&self) -> bool {
+        false
     }
 
     /// Loom's timed waits never time out: modelled as untimed.

@@ -10,18 +10,20 @@
 //! it), so no entry is ever left behind a clear bit. Priorities outside the
 //! span are outliers (`outliers.rs`).
 //!
+//! A push that finds its level's bit already set leaves it (a load
+//! spares the line a write): a pop that clears it later looks again after
+//! the clear, and the push, its load, the clear and that look meet in a
+//! SeqCst handshake, so that look finds the entry.
+//!
 //! Each level's lane is the main lane's FIFO (`fifo.rs`), made on first
-//! use. Its pop reports nothing while the push of the level's first entry
-//! is still under way, even if later entries are published: the bit of
-//! such a level may be cleared with entries in it. That push then sets the
-//! bit again (its `fetch_or` comes after its entry is published) and wakes
-//! a sleeping worker (`Executor::after_push`), so those entries are found
-//! behind it. `take_all` waits for pushes under way instead.
+//! use. A level's pop waits for a push under way at its head (a few
+//! instructions, as a crossbeam channel's `try_recv` does): entries may be
+//! published behind it, and a submitter that queued one of them before a
+//! lower one must see it run first.
 
 use std::sync::atomic::Ordering::SeqCst;
 
 use super::entry::Entry;
-use super::fifo::Head;
 use crate::executor::counts::Padded;
 use crate::sync::{self, AtomicU64};
 
@@ -137,9 +139,10 @@ impl Levels {
     /// (for `Low`, the one nearest 0).
     pub(crate) fn pop(&self, side: Side) -> Option<Entry> {
         let word = &self.bits[side.index()];
-        let mut skip = 0u64; // levels found empty in this call
         loop {
-            let bits = word.load(SeqCst) & !skip;
+            // No level is skipped for the rest of the call once found
+            // empty: a push may mark it again, ahead of lower levels.
+            let bits = word.load(SeqCst);
             if bits == 0 {
                 return None;
             }
@@ -150,25 +153,16 @@ impl Levels {
                 Side::Low => bits.trailing_zeros() as usize,
             };
             let lane = self.lane(side, level);
-            match lane.pop_or_tell() {
-                Head::Value(entry) => return Some(entry),
-                // The level stays marked: its push marks it anyway when
-                // done, and clearing the bit only for that would cost two
-                // writes to the line every push and pop reads.
-                Head::Writing => {
-                    skip |= 1 << level;
-                    continue;
-                }
-                Head::Empty => {}
+            if let Some(entry) = lane.drain_one() {
+                return Some(entry);
             }
             word.fetch_and(!(1 << level), SeqCst);
             sync::handshake();
-            if let Head::Value(entry) = lane.pop_or_tell() {
+            if let Some(entry) = lane.drain_one() {
                 // More may follow it: the level stays marked.
                 word.fetch_or(1 << level, SeqCst);
                 return Some(entry);
             }
-            skip |= 1 << level;
         }
     }
 

@@ -99,6 +99,11 @@ impl<T> MainLane<T> {
         self.fifo.try_pop()
     }
 
+    /// Whether a push is under way at the head (see `Fifo`).
+    pub(crate) fn head_being_written(&self) -> bool {
+        self.fifo.head_being_written()
+    }
+
     /// The first entry, waiting for pushes under way: for emptying the
     /// lane.
     pub(crate) fn drain_one(&self) -> Option<T> {

@@ -13,8 +13,9 @@
 //! - `lane`: priority 0 (nearly every submission), pymt's own FIFO
 //!   (`fifo.rs`, `main_lane.rs`). Idle workers block on it, and wake
 //!   tokens ([`Entry::Wake`]) travel through it. A pop does not wait for a
-//!   push still writing the first entry: it reports nothing, and that push
-//!   wakes a blocked worker when it is done. `take_all` does wait for such
+//!   push still writing the first entry: it reports nothing (and serves no
+//!   lower lane meanwhile: entries published behind that push come first),
+//!   and that push wakes a blocked worker when it is done. `take_all` does wait for such
 //!   pushes.
 //! - `levels`: a lane per priority in -64..63 other than 0 (the same FIFO
 //!   as the main lane, made on first use), with a bit per level
@@ -153,30 +154,45 @@ impl Queue {
             }
         }
         if let Some(entry) = self.lane.try_pop() {
-            // Popping synchronised with its push: a higher entry the same
-            // submitter queued before it is visible by now, and runs first.
-            if let Some(first) = self.pop_high() {
-                if let Entry::Wake = entry {
-                    // A token belongs where blocked workers can get it.
-                    self.lane.push(entry);
-                    return Some(found(first));
-                }
-                self.returned.push(entry);
-                self.hints.returned.fetch_add(1, SeqCst);
-                return Some(Popped {
-                    entry: first,
-                    put_back: true,
-                });
-            }
-            return Some(found(entry));
+            return Some(self.higher_first(entry));
         }
         self.pop_low().map(found)
     }
 
+    /// A lane entry was popped: popping synchronised with its push, so a
+    /// higher entry the same submitter queued before it is visible by now,
+    /// and runs first.
+    #[inline]
+    fn higher_first(&self, entry: Entry) -> Popped {
+        let Some(first) = self.pop_high() else {
+            return Popped {
+                entry,
+                put_back: false,
+            };
+        };
+        if let Entry::Wake = entry {
+            // A token belongs where blocked workers can get it.
+            self.lane.push(entry);
+            return Popped {
+                entry: first,
+                put_back: false,
+            };
+        }
+        self.returned.push(entry);
+        self.hints.returned.fetch_add(1, SeqCst);
+        Popped {
+            entry: first,
+            put_back: true,
+        }
+    }
+
     /// Blocks on the lane until an entry (or a token) arrives, or `timeout`
     /// passes (`None`: no limit). Callers look at the other lanes first.
-    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<Entry, TimedOut> {
-        self.lane.pop_wait(timeout)
+    /// As in `pop`, a higher entry queued before the lane's runs first.
+    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<Popped, TimedOut> {
+        self.lane
+            .pop_wait(timeout)
+            .map(|entry| self.higher_first(entry))
     }
 
     #[inline]
@@ -193,7 +209,17 @@ impl Queue {
     }
 
     fn pop_low(&self) -> Option<Entry> {
-        if self.levels.maybe_any(Side::Low) {
+        let levels = self.levels.maybe_any(Side::Low);
+        if !levels && self.hints.low.load(SeqCst) == 0 {
+            return None;
+        }
+        if self.lane.head_being_written() {
+            // Lane entries published behind that push were queued before
+            // the low ones their submitters pushed next: nothing lower is
+            // served meanwhile. The push wakes a blocked worker when done.
+            return None;
+        }
+        if levels {
             if let Some(entry) = self.levels.pop(Side::Low) {
                 return Some(entry);
             }
