@@ -25,6 +25,14 @@
 //!   entry; the existing `ranked_pushes_wake_both_idle_workers` fails the
 //!   same way. And the order models, on the stand-in lanes too.
 //!
+//! All fixed since: a level's pop waits for a push under way at its head,
+//! no lower lane is served while the main lane's head is being written,
+//! both sides of the bit handshake call `sync::handshake()`, and a pop
+//! that finds something ranked above its entry once it has it gives the
+//! entry back to the head of its level. CI runs the loom models below on
+//! the stand-in lanes (`.ci/run`); `--cfg pymt_loom_fifo` runs them on the
+//! real FIFO.
+//!
 //! Checks that pass (kept as regressions): ranked wake-ups at every idle
 //! phase (spinning, falling asleep, asleep), put-back entries, a dedicated
 //! worker; `idle`/`asleep`/`tokens` settling through idle timeouts,
@@ -792,12 +800,11 @@ mod loom_models {
     /// to the higher level -3. Not new in these commits (any bitmap pop
     /// has the window, and the model fails on the stand-in lanes too), but
     /// an idle worker now runs `Levels::pop` over and over while it spins,
-    /// so it sits in that window far more often. Still fails with the
-    /// fixes described above: closing it needs a re-check after the pop
-    /// (a higher level marked since the snapshot) and somewhere to put the
-    /// popped entry back at the head of its level.
+    /// so it sits in that window far more often. Fixed by a re-check after
+    /// the pop (a level above marked since the snapshot, or a lane above
+    /// the low side not empty) that gives the entry back to the head of
+    /// its level (`Levels::pop`, `LevelPop::GaveBack`).
     #[test]
-    #[ignore = "known: the level is picked from a snapshot of the bits (see docs/architecture.md, ordering)"]
     fn loom_stale_bit_snapshot_keeps_one_submitters_priority_order() {
         model(|| {
             let pool = one_worker_pool();

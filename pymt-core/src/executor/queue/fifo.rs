@@ -314,6 +314,12 @@ impl<T> Fifo<T> {
         }
     }
 
+    /// Whether no position is claimed and unread (published or being
+    /// written): a hint, read from both ends.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.position.load(SeqCst) == self.tail.position.load(SeqCst)
+    }
+
     /// Whether a push is under way at the head: its position is claimed
     /// and not yet published. A hint, as `head_published`. (Values
     /// published behind it were pushed before entries queued elsewhere

@@ -78,6 +78,12 @@ impl<T> Lane<T> {
         self.try_pop()
     }
 
+    /// Whether no entry is queued.
+    #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// As the FIFO's: nothing is ever half-pushed here.
     #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
     pub(crate) fn head_being_written(&self) -> bool {

@@ -21,11 +21,13 @@
 //! published behind it, and a submitter that queued one of them before a
 //! lower one must see it run first.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::SeqCst;
+use std::sync::PoisonError;
 
 use super::entry::Entry;
 use crate::executor::counts::Padded;
-use crate::sync::{self, AtomicU64};
+use crate::sync::{self, AtomicU64, AtomicUsize, Mutex};
 
 /// Priorities `1..SPAN` and `-SPAN..=-1` have a level; loom models a few.
 #[cfg(not(loom))]
@@ -59,19 +61,73 @@ type Lane = super::fifo::Fifo<Entry>;
 #[cfg(all(loom, not(pymt_loom_fifo)))]
 type Lane = super::lane::Lane<Entry>;
 
-/// A level's lane, made on first use in a normal build (most pools use a
+/// One level: its lane, and in front of it the entries pops gave back.
+struct Level {
+    lane: Lane,
+    /// Entries a pop took and gave back because something above showed up
+    /// after it chose this level (see `Levels::pop`), first to be taken
+    /// again. Rare: `given_back` lets a pop skip the lock.
+    front: Mutex<VecDeque<Entry>>,
+    given_back: AtomicUsize,
+}
+
+impl Level {
+    fn new() -> Self {
+        Level {
+            lane: Lane::new(),
+            front: Mutex::new(VecDeque::new()),
+            given_back: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock_front(&self) -> crate::sync::MutexGuard<'_, VecDeque<Entry>> {
+        self.front.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The first entry: a given-back one, else the lane's (waiting for a
+    /// push under way at its head).
+    fn take(&self) -> Option<Entry> {
+        if self.given_back.load(SeqCst) != 0 {
+            let mut front = self.lock_front();
+            if let Some(entry) = front.pop_front() {
+                self.given_back.fetch_sub(1, SeqCst);
+                return Some(entry);
+            }
+        }
+        self.lane.drain_one()
+    }
+
+    /// Puts `entry`, just taken from the head, back at the head.
+    fn give_back(&self, entry: Entry) {
+        let mut front = self.lock_front();
+        front.push_front(entry);
+        self.given_back.fetch_add(1, SeqCst);
+    }
+}
+
+/// A level, made on first use in a normal build (most pools use a
 /// handful of priorities, if any, and a FIFO allocates its first segment,
 /// about 1 KiB, up front), and boxed: an unused level costs a pointer,
 /// not a FIFO's padded ends; made up front under loom, whose objects must
 /// not be created behind a `OnceLock` that loom cannot see.
 #[cfg(not(loom))]
-type LevelLane = std::sync::OnceLock<Box<Lane>>;
+type LevelSlot = std::sync::OnceLock<Box<Level>>;
 #[cfg(loom)]
-type LevelLane = Lane;
+type LevelSlot = Level;
+
+/// What a pop of one side's levels found.
+pub(crate) enum LevelPop {
+    Entry(Entry),
+    /// No level of the side holds an entry.
+    Empty,
+    /// An entry was taken and given back: something above it showed up
+    /// meanwhile. The caller looks again from the top.
+    GaveBack,
+}
 
 pub(crate) struct Levels {
     /// `High` levels: index `p - 1` for priority `p`; `Low`: `-p - 1`.
-    slots: [Box<[LevelLane]>; 2],
+    slots: [Box<[LevelSlot]>; 2],
     /// Bit `i` of word `side`: level `i` of that side may hold entries.
     /// On a line of its own: read by every pop, written by ranked pushes.
     bits: Padded<[AtomicU64; 2]>,
@@ -83,8 +139,8 @@ impl Levels {
         const _: () = assert!(SPAN <= 64);
         let slots = || {
             (0..SPAN)
-                .map(|_| LevelLane::new())
-                .collect::<Box<[LevelLane]>>()
+                .map(|_| LevelSlot::new())
+                .collect::<Box<[LevelSlot]>>()
         };
         Levels {
             slots: [slots(), slots()],
@@ -102,13 +158,21 @@ impl Levels {
     }
 
     #[cfg(not(loom))]
-    fn lane(&self, side: Side, level: usize) -> &Lane {
-        self.slots[side.index()][level].get_or_init(|| Box::new(Lane::new()))
+    fn level(&self, side: Side, level: usize) -> &Level {
+        self.slots[side.index()][level].get_or_init(|| Box::new(Level::new()))
     }
 
     #[cfg(loom)]
-    fn lane(&self, side: Side, level: usize) -> &Lane {
+    fn level(&self, side: Side, level: usize) -> &Level {
         &self.slots[side.index()][level]
+    }
+
+    /// The bits of the levels that rank above `level` on `side`.
+    fn above(side: Side, level: usize) -> u64 {
+        match side {
+            Side::High => u64::MAX.checked_shl(level as u32 + 1).unwrap_or(0),
+            Side::Low => (1u64 << level) - 1,
+        }
     }
 
     /// Queues `entry`, or hands it back if its priority has no level.
@@ -116,7 +180,7 @@ impl Levels {
         let Some((side, level)) = Self::place(priority) else {
             return Err(entry);
         };
-        self.lane(side, level).push(entry);
+        self.level(side, level).lane.push(entry);
         // After the push: whoever sees the bit finds the entry. A bit still
         // set is left alone: a pop that clears it later looks at the lane
         // again after its clear, and sees this entry (the push, then the
@@ -136,33 +200,50 @@ impl Levels {
     }
 
     /// Pops the first entry of the highest non-empty level of `side`
-    /// (for `Low`, the one nearest 0).
-    pub(crate) fn pop(&self, side: Side) -> Option<Entry> {
+    /// (for `Low`, the one nearest 0), unless something ranking above it
+    /// showed up meanwhile: a level above it on this side, or what
+    /// `outranked` reports (the lanes above the side).
+    ///
+    /// The level is picked from a snapshot of the bits, so a pop that
+    /// paused after reading them may find, behind a level it thought
+    /// highest, an entry queued after a higher one by the same submitter.
+    /// Popping synchronised with that entry's push, so the higher one is
+    /// visible by now: the pop looks above once more and, if anything is
+    /// there, gives the entry back to the head of its level.
+    pub(crate) fn pop(&self, side: Side, outranked: impl Fn() -> bool) -> LevelPop {
         let word = &self.bits[side.index()];
         loop {
-            // No level is skipped for the rest of the call once found
-            // empty: a push may mark it again, ahead of lower levels.
             let bits = word.load(SeqCst);
             if bits == 0 {
-                return None;
+                return LevelPop::Empty;
             }
             // High: the highest priority is the highest bit. Low: priority
             // -1 is bit 0, and it ranks highest.
-            let level = match side {
+            let index = match side {
                 Side::High => 63 - bits.leading_zeros() as usize,
                 Side::Low => bits.trailing_zeros() as usize,
             };
-            let lane = self.lane(side, level);
-            if let Some(entry) = lane.drain_one() {
-                return Some(entry);
-            }
-            word.fetch_and(!(1 << level), SeqCst);
+            let level = self.level(side, index);
+            let entry = match level.take() {
+                Some(entry) => entry,
+                None => {
+                    word.fetch_and(!(1 << index), SeqCst);
+                    sync::handshake();
+                    // No level is skipped for the rest of the call once
+                    // found empty: a push may mark it again.
+                    let Some(entry) = level.take() else { continue };
+                    // More may follow it: the level stays marked.
+                    word.fetch_or(1 << index, SeqCst);
+                    entry
+                }
+            };
             sync::handshake();
-            if let Some(entry) = lane.drain_one() {
-                // More may follow it: the level stays marked.
-                word.fetch_or(1 << level, SeqCst);
-                return Some(entry);
+            if word.load(SeqCst) & Self::above(side, index) != 0 || outranked() {
+                level.give_back(entry);
+                word.fetch_or(1 << index, SeqCst);
+                return LevelPop::GaveBack;
             }
+            return LevelPop::Entry(entry);
         }
     }
 
@@ -174,8 +255,8 @@ impl Levels {
         for side in [Side::High, Side::Low] {
             self.bits[side.index()].store(0, SeqCst);
             for level in 0..SPAN as usize {
-                if let Some(lane) = self.existing(side, level) {
-                    all.extend(std::iter::from_fn(|| lane.drain_one()));
+                if let Some(level) = self.existing(side, level) {
+                    all.extend(std::iter::from_fn(|| level.take()));
                 }
             }
         }
@@ -183,12 +264,12 @@ impl Levels {
     }
 
     #[cfg(not(loom))]
-    fn existing(&self, side: Side, level: usize) -> Option<&Lane> {
-        self.slots[side.index()][level].get().map(|lane| &**lane)
+    fn existing(&self, side: Side, level: usize) -> Option<&Level> {
+        self.slots[side.index()][level].get().map(|level| &**level)
     }
 
     #[cfg(loom)]
-    fn existing(&self, side: Side, level: usize) -> Option<&Lane> {
+    fn existing(&self, side: Side, level: usize) -> Option<&Level> {
         Some(&self.slots[side.index()][level])
     }
 }
@@ -232,12 +313,17 @@ mod test {
         for p in [3, -2, 9, -1, 3, -40, 1] {
             assert!(levels.push(p, task(p)).is_ok());
         }
-        let high: Vec<_> = std::iter::from_fn(|| levels.pop(Side::High))
+        let pop = |side| match levels.pop(side, || false) {
+            LevelPop::Entry(entry) => Some(entry),
+            LevelPop::Empty => None,
+            LevelPop::GaveBack => unreachable!("nothing was queued meanwhile"),
+        };
+        let high: Vec<_> = std::iter::from_fn(|| pop(Side::High))
             .map(|e| priority_of(&e))
             .collect();
         assert_eq!(high, [9, 3, 3, 1]);
         assert!(!levels.maybe_any(Side::High), "empty levels are unmarked");
-        let low: Vec<_> = std::iter::from_fn(|| levels.pop(Side::Low))
+        let low: Vec<_> = std::iter::from_fn(|| pop(Side::Low))
             .map(|e| priority_of(&e))
             .collect();
         assert_eq!(low, [-1, -2, -40]);
@@ -250,6 +336,36 @@ mod test {
             assert!(levels.push(p, task(p)).is_ok());
         }
         assert_eq!(levels.take_all().len(), 3);
-        assert!(levels.pop(Side::High).is_none() && levels.pop(Side::Low).is_none());
+        for side in [Side::High, Side::Low] {
+            assert!(matches!(levels.pop(side, || false), LevelPop::Empty));
+        }
+    }
+
+    #[test]
+    fn an_entry_outranked_meanwhile_is_given_back_to_the_head_of_its_level() {
+        let levels = Levels::new();
+        for p in [-5, -5] {
+            assert!(levels.push(p, task(p)).is_ok());
+        }
+        // The lanes above the low side hold something now: the first -5
+        // goes back to the head of its level.
+        assert!(matches!(levels.pop(Side::Low, || true), LevelPop::GaveBack));
+        assert!(levels.push(-3, task(-3)).is_ok());
+        let popped = |levels: &Levels| match levels.pop(Side::Low, || false) {
+            LevelPop::Entry(entry) => Some(entry),
+            LevelPop::Empty => None,
+            LevelPop::GaveBack => unreachable!("nothing ranks above"),
+        };
+        let order: Vec<_> = std::iter::from_fn(|| popped(&levels))
+            .map(|e| priority_of(&e))
+            .collect();
+        assert_eq!(order, [-3, -5, -5]);
+        // A given-back entry is part of what a shutdown takes.
+        assert!(levels.push(7, task(7)).is_ok());
+        assert!(matches!(
+            levels.pop(Side::High, || true),
+            LevelPop::GaveBack
+        ));
+        assert_eq!(levels.take_all().len(), 1);
     }
 }

@@ -99,6 +99,11 @@ impl<T> MainLane<T> {
         self.fifo.try_pop()
     }
 
+    /// Whether nothing is claimed (see `Fifo::is_empty`).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.fifo.is_empty()
+    }
+
     /// Whether a push is under way at the head (see `Fifo`).
     pub(crate) fn head_being_written(&self) -> bool {
         self.fifo.head_being_written()

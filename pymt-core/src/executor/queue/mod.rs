@@ -44,7 +44,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::PoisonError;
 use std::time::Duration;
 
-use self::levels::{Levels, Side};
+use self::levels::{LevelPop, Levels, Side};
 use self::outliers::Outliers;
 use super::counts::Padded;
 use crate::sync::{self, AtomicUsize, Mutex, MutexGuard};
@@ -203,9 +203,20 @@ impl Queue {
             }
         }
         if self.levels.maybe_any(Side::High) {
-            return self.levels.pop(Side::High);
+            return self.pop_high_levels();
         }
         None
+    }
+
+    fn pop_high_levels(&self) -> Option<Entry> {
+        loop {
+            match self.levels.pop(Side::High, || false) {
+                LevelPop::Entry(entry) => return Some(entry),
+                LevelPop::Empty => return None,
+                // A higher level was marked meanwhile: take from it.
+                LevelPop::GaveBack => {}
+            }
+        }
     }
 
     fn pop_low(&self) -> Option<Entry> {
@@ -220,8 +231,13 @@ impl Queue {
             return None;
         }
         if levels {
-            if let Some(entry) = self.levels.pop(Side::Low) {
-                return Some(entry);
+            let above = || self.levels.maybe_any(Side::High) || !self.lane.is_empty();
+            match self.levels.pop(Side::Low, above) {
+                LevelPop::Entry(entry) => return Some(entry),
+                // Something above the low side showed up meanwhile: the
+                // caller's next pop finds it.
+                LevelPop::GaveBack => return None,
+                LevelPop::Empty => {}
             }
         }
         if self.hints.low.load(SeqCst) != 0 {
