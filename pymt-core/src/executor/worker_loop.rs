@@ -92,7 +92,7 @@ impl WorkerLoop<'_> {
         // asleep and pushes a token (closes and resizes always do).
         self.fall_asleep();
         sync::handshake();
-        if let Some(popped) = self.executor.queue.pop() {
+        if let Some(popped) = self.pop_idle() {
             self.take(popped);
             return Flow::Continue;
         }
@@ -268,13 +268,21 @@ impl WorkerLoop<'_> {
     }
 
     /// Looks at every lane, with the backoff of `backoff_until`.
+    #[inline(never)]
     fn spin_for_entry(&self) -> Option<Popped> {
         let mut popped = None;
         crate::task::waiting::backoff_until(|| {
-            popped = self.executor.queue.pop();
+            popped = self.pop_idle();
             popped.is_some()
         });
         popped
+    }
+
+    /// An idle worker's pop: out of line, so the busy pop (one per entry
+    /// under a backlog) is the loop's only inlined copy of the queue's.
+    #[inline(never)]
+    fn pop_idle(&self) -> Option<Popped> {
+        self.executor.queue.pop()
     }
 
     /// The worker stopped spinning: ranked pushes now send it a token.

@@ -156,7 +156,7 @@ impl Queue {
         if let Some(entry) = self.lane.try_pop() {
             return Some(self.higher_first(entry));
         }
-        self.pop_low().map(found)
+        self.pop_low()
     }
 
     /// A lane entry was popped: popping synchronised with its push, so a
@@ -192,10 +192,16 @@ impl Queue {
     pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<Popped, TimedOut> {
         self.lane
             .pop_wait(timeout)
-            .map(|entry| self.higher_first(entry))
+            .map(|entry| self.higher_first_cold(entry))
     }
 
-    #[inline]
+    /// `higher_first` off the busy path: `pop` keeps the one inlined copy.
+    #[inline(never)]
+    fn higher_first_cold(&self, entry: Entry) -> Popped {
+        self.higher_first(entry)
+    }
+
+    #[inline(always)]
     fn pop_high(&self) -> Option<Entry> {
         if self.hints.high.load(SeqCst) != 0 {
             if let Some(entry) = self.pop_outlier(|priority| priority > 0) {
@@ -219,7 +225,11 @@ impl Queue {
         }
     }
 
-    fn pop_low(&self) -> Option<Entry> {
+    fn pop_low(&self) -> Option<Popped> {
+        let found = |entry| Popped {
+            entry,
+            put_back: false,
+        };
         let levels = self.levels.maybe_any(Side::Low);
         if !levels && self.hints.low.load(SeqCst) == 0 {
             return None;
@@ -233,17 +243,38 @@ impl Queue {
         if levels {
             let above = || self.levels.maybe_any(Side::High) || !self.lane.is_empty();
             match self.levels.pop(Side::Low, above) {
-                LevelPop::Entry(entry) => return Some(entry),
-                // Something above the low side showed up meanwhile: the
-                // caller's next pop finds it.
-                LevelPop::GaveBack => return None,
+                LevelPop::Entry(entry) => return Some(found(entry)),
+                LevelPop::GaveBack => return self.pop_above_low(),
                 LevelPop::Empty => {}
             }
         }
         if self.hints.low.load(SeqCst) != 0 {
-            return self.pop_outlier(|_| true);
+            return self.pop_outlier(|_| true).map(found);
         }
         None
+    }
+
+    /// A low entry was given back: something above the low side showed up
+    /// meanwhile. Takes that (or `None` if another worker did: the caller
+    /// looks again).
+    #[cold]
+    #[inline(never)]
+    fn pop_above_low(&self) -> Option<Popped> {
+        if let Some(entry) = self.pop_high_cold() {
+            return Some(Popped {
+                entry,
+                put_back: false,
+            });
+        }
+        self.lane
+            .try_pop()
+            .map(|entry| self.higher_first_cold(entry))
+    }
+
+    /// `pop_high` off the busy path.
+    #[inline(never)]
+    fn pop_high_cold(&self) -> Option<Entry> {
+        self.pop_high()
     }
 
     /// Pops the top outlier if `accept` takes its priority, after sorting
