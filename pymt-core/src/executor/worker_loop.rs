@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::counts::Stripe;
-use super::queue::{Entry, Job, Popped};
+use super::queue::{Entry, Job, Popped, Unblocked};
 use super::{current, Executor, Lifecycle, Tally};
 use crate::error::TaskError;
 use crate::sync;
@@ -133,7 +133,9 @@ impl WorkerLoop<'_> {
                 self.take(popped);
                 Flow::Continue
             }
-            Err(_) => {
+            // Still idle and asleep: the next round looks at every lane.
+            Err(Unblocked::Elsewhere) => Flow::Continue,
+            Err(Unblocked::TimedOut) => {
                 self.wake_up();
                 self.idle = false; // `retire_idle` uncounts it
                 if self.executor.retire_idle() {

@@ -14,7 +14,14 @@ use std::time::Duration;
 
 /// Why a blocking pop returned without an entry.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct TimedOut;
+pub(crate) enum Unblocked {
+    /// The timeout passed.
+    TimedOut,
+    /// Woken with the lane empty (another consumer took what the wake-up
+    /// was for) while the caller's `elsewhere` saw entries in other lanes,
+    /// which nothing else may wake this consumer for: it looks there.
+    Elsewhere,
+}
 
 #[cfg(not(loom))]
 pub(crate) struct Lane<T> {
@@ -92,16 +99,25 @@ impl<T> Lane<T> {
 
     /// Loom's timed waits never time out: modelled as untimed.
     #[cfg_attr(pymt_loom_fifo, allow(dead_code))]
-    pub(crate) fn pop_wait(&self, _timeout: Option<Duration>) -> Result<T, TimedOut> {
+    pub(crate) fn pop_wait(
+        &self,
+        _timeout: Option<Duration>,
+        elsewhere: impl Fn() -> bool,
+    ) -> Result<T, Unblocked> {
         let mut entries = self.lock();
+        let mut woken = false;
         loop {
             if let Some(entry) = entries.pop_front() {
                 return Ok(entry);
+            }
+            if woken && elsewhere() {
+                return Err(Unblocked::Elsewhere);
             }
             entries = self
                 .ready
                 .wait(entries)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            woken = true;
         }
     }
 }

@@ -19,7 +19,7 @@ use std::sync::PoisonError;
 use std::time::Duration;
 
 use super::fifo::Fifo;
-use super::lane::TimedOut;
+use super::lane::Unblocked;
 use crate::deadline;
 use crate::executor::counts::Padded;
 use crate::sync::{self, AtomicUsize, Condvar, Mutex, MutexGuard};
@@ -120,20 +120,33 @@ impl<T> MainLane<T> {
         self.fifo.segments_allocated()
     }
 
-    /// Blocks until an entry arrives, or `timeout` passes (`None`: no limit).
-    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<T, TimedOut> {
+    /// Blocks until an entry arrives, or `timeout` passes (`None`: no
+    /// limit), or a wake-up finds the lane empty while `elsewhere` reports
+    /// entries in other lanes (see [`Unblocked::Elsewhere`]).
+    pub(crate) fn pop_wait(
+        &self,
+        timeout: Option<Duration>,
+        elsewhere: impl Fn() -> bool,
+    ) -> Result<T, Unblocked> {
         let deadline = timeout.and_then(deadline::after);
         let mut entry;
         let mut waiters = self.lock();
         waiters.waiting += 1;
-        loop {
+        let mut woken = false;
+        let unblocked = loop {
             // Announced, then looked: a push either is seen here or sees
             // this consumer in `sleepers`.
             self.announce(&waiters);
             entry = self.fifo.try_pop();
+            if entry.is_some() {
+                break None;
+            }
+            if woken && elsewhere() {
+                break Some(Unblocked::Elsewhere);
+            }
             let time_left = deadline::left(deadline);
-            if entry.is_some() || time_left.is_zero() {
-                break;
+            if time_left.is_zero() {
+                break Some(Unblocked::TimedOut);
             }
             #[cfg(loom)]
             self.blocked
@@ -153,7 +166,8 @@ impl<T> MainLane<T> {
             // Whichever waiter wakes takes a pending notification: it
             // looks at the FIFO next, which is what the notification asked.
             waiters.notified = waiters.notified.saturating_sub(1);
-        }
+            woken = true;
+        };
         waiters.waiting -= 1;
         waiters.notified = waiters.notified.min(waiters.waiting);
         // Pass the wake-up on: a consumer woken for a value published
@@ -167,7 +181,10 @@ impl<T> MainLane<T> {
         }
         self.sleepers.store(waiters.unwoken(), SeqCst);
         drop(waiters);
-        entry.ok_or(TimedOut)
+        match unblocked {
+            None => entry.ok_or(Unblocked::TimedOut),
+            Some(why) => Err(why),
+        }
     }
 }
 
@@ -226,8 +243,8 @@ pub(crate) mod loom_export {
         /// Blocks until a value arrives (loom's timed waits never time out).
         pub fn pop_wait(&self) -> usize {
             self.lane()
-                .pop_wait(None::<Duration>)
-                .expect("no timeout given")
+                .pop_wait(None::<Duration>, || false)
+                .expect("no timeout given, nothing elsewhere")
         }
 
         /// Segments allocated so far (fewer than used means one was reused).

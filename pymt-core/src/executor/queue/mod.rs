@@ -51,7 +51,7 @@ use crate::sync::{self, AtomicUsize, Mutex, MutexGuard};
 
 pub(crate) use self::entry::{Entry, Job};
 use self::lane::Lane;
-pub(crate) use self::lane::TimedOut;
+pub(crate) use self::lane::Unblocked;
 
 /// The main lane: pymt's own FIFO in a normal build. Under loom the
 /// engine's models use the simple stand-in (the FIFO and its parking have
@@ -189,9 +189,19 @@ impl Queue {
     /// Blocks on the lane until an entry (or a token) arrives, or `timeout`
     /// passes (`None`: no limit). Callers look at the other lanes first.
     /// As in `pop`, a higher entry queued before the lane's runs first.
-    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<Popped, TimedOut> {
+    pub(crate) fn pop_wait(&self, timeout: Option<Duration>) -> Result<Popped, Unblocked> {
+        // A worker woken for a ranked entry another worker then took ahead
+        // of a second one would block again with the second still queued:
+        // no token is on its way for it. Told so, it looks again.
+        let elsewhere = || {
+            self.levels.maybe_any(Side::High)
+                || self.levels.maybe_any(Side::Low)
+                || self.hints.high.load(SeqCst) != 0
+                || self.hints.low.load(SeqCst) != 0
+                || self.hints.returned.load(SeqCst) != 0
+        };
         self.lane
-            .pop_wait(timeout)
+            .pop_wait(timeout, elsewhere)
             .map(|entry| self.higher_first_cold(entry))
     }
 
