@@ -15,8 +15,8 @@
 //!   tokens ([`Entry::Wake`]) travel through it. A pop does not wait for a
 //!   push still writing the first entry: it reports nothing (and serves no
 //!   lower lane meanwhile: entries published behind that push come first),
-//!   and that push wakes a blocked worker when it is done. `take_all` does wait for such
-//!   pushes.
+//!   and that push wakes a blocked worker when it is done. `take_all` does
+//!   wait for such pushes.
 //! - `levels`: a lane per priority in -64..63 other than 0 (the same FIFO
 //!   as the main lane, made on first use), with a bit per level
 //!   (`levels.rs`).
