@@ -298,7 +298,7 @@ impl Executor {
 
     /// After taking a token: a push that saw it on its way sent none of its
     /// own, so if more is queued than this worker will take, the token is
-    /// passed on to the next idle worker. (Pushes count their entry before
+    /// passed on to the next sleeping worker. (Pushes count their entry before
     /// reading `tokens`, and this reads `queued` after giving the token up:
     /// in the SeqCst order, such a push's entry is seen here.)
     fn pass_token_on(&self) {

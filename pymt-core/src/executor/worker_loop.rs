@@ -1,7 +1,10 @@
 //! One worker's loop. Each round it checks the lifecycle, then is **busy**
 //! (running what it pops, in priority order) until it finds nothing, then
-//! **idle** (counted in `counts.idle`, blocked on the lane) until an entry
-//! or a token arrives, or its idle timeout retires it.
+//! **idle** (counted in `counts.idle`): it spins over every lane for a
+//! moment, then counts itself **asleep** (`counts.asleep`, the workers
+//! ranked pushes send wake tokens to) and blocks on the lane until an entry
+//! or a token arrives, a wake-up finds entries in other lanes, or its idle
+//! timeout retires it.
 //!
 //! The loop's state lives in [`WorkerLoop`], whose `Drop` is the one guard
 //! around the whole loop: if anything unwinds out of it, the worker leaves
