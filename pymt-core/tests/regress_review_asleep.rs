@@ -45,6 +45,9 @@
 
 #[cfg(not(loom))]
 mod common;
+#[cfg(loom)]
+#[path = "common/loom_support.rs"]
+mod loom_support;
 
 #[cfg(not(loom))]
 mod threads {
@@ -712,28 +715,11 @@ mod loom_models {
     //! Without `pymt_loom_fifo` the levels use the mutex stand-in lane,
     //! which never reports a push under way and always writes the bit:
     //! both models then pass (a control).
+    use crate::loom_support::{model, one_worker_pool};
     use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use loom::thread;
-    use pymt_core::Pool;
     use std::sync::Arc;
     use std::time::Duration;
-
-    fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.max_branches = builder.max_branches.max(20_000);
-        builder.check(f);
-    }
-
-    fn one_worker_pool() -> Pool {
-        Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap()
-    }
 
     /// A push to level 5 that reads the level's bit still set (left set by
     /// the pop of X, which took a value) and skips its `fetch_or`, racing

@@ -34,6 +34,9 @@
 
 #[cfg(not(loom))]
 mod common;
+#[cfg(loom)]
+#[path = "common/loom_support.rs"]
+mod loom_support;
 
 #[cfg(not(loom))]
 mod threads {
@@ -435,20 +438,12 @@ mod loom_models {
     //!     CARGO_TARGET_DIR=target/loom \
     //!     cargo test -p pymt-core --release --test regress_review_giveback
     //! ```
+    use crate::loom_support::model;
     use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use loom::thread;
     use pymt_core::Pool;
     use std::sync::Arc;
     use std::time::Duration;
-
-    fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-        let mut builder = loom::model::Builder::new();
-        if builder.preemption_bound.is_none() {
-            builder.preemption_bound = Some(2);
-        }
-        builder.max_branches = builder.max_branches.max(20_000);
-        builder.check(f);
-    }
 
     /// One thread queues A then B at -5 on a one-worker pool while another
     /// queues a priority-0 task (which can make the worker give A back to
