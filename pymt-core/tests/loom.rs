@@ -1234,6 +1234,35 @@ fn lane_pop_wait_vs_racing_pushes() {
     coverage.assert_saw(&["blocked", "never blocked"]);
 }
 
+/// A consumer about to block races one push. The push's publication is
+/// a release store with nothing after it, so the push may read `sleepers`
+/// before the consumer announces itself and still be publishing when the
+/// consumer looks: the consumer must see the claim and wait for it rather
+/// than block (blocking would be a lost wake-up: a loom deadlock).
+#[test]
+fn lane_waiter_vs_a_push_claimed_before_it_announced() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let lane = Arc::new(pymt::LoomLane::new());
+        let producer = {
+            let lane = Arc::clone(&lane);
+            thread::spawn(move || lane.push(7))
+        };
+        assert_eq!(lane.pop_wait(), 7);
+        producer.join().unwrap();
+        assert_eq!(lane.try_pop(), None);
+        seen.saw(if lane.waited_for_claim() {
+            "waited for a claim"
+        } else if lane.blocked() {
+            "blocked"
+        } else {
+            "took it published"
+        });
+    });
+    coverage.assert_saw(&["waited for a claim", "blocked", "took it published"]);
+}
+
 /// Two consumers block on the lane while two pushes race: each push
 /// notifies only while some blocked consumer has no wake-up on its way, so
 /// a busy producer skips the lock. Both consumers still get a value (a

@@ -19,17 +19,34 @@
 //! - A consumer at position `h` claims it only if the slot's stamp already
 //!   reads `h + 1`. A slot not yet published reads as "empty now", even if
 //!   later positions are published: [`Fifo::try_pop`] may report nothing
-//!   while a push is under way, and the push that finishes then is what
-//!   tells a waiting consumer (the lane's parking does that).
-//!   [`Fifo::drain`] instead waits for pushes under way, for the cold paths
-//!   that must see everything claimed.
+//!   while a push is under way. [`Fifo::drain_one`] instead waits for
+//!   pushes under way, for the paths that must see everything claimed (a
+//!   consumer about to block, a shutdown).
+//! - Having read its value, the consumer stamps the slot read: `h + 1`
+//!   with [`READ`] set, a plain store where a shared counter would cost
+//!   every pop a locked instruction on a line both workers write.
+//!
+//! # What a push orders
+//!
+//! The claim (the compare-and-swap on `tail`) is SeqCst; the stamp that
+//! publishes is a release store, with no fence after it (on x86 a SeqCst
+//! store is a locked `xchg`, which measured about a fifth of a submit).
+//! So a push's later loads are ordered after its claim, not after its
+//! publication: a handshake with a consumer about to block (announce,
+//! then look) must look at what is *claimed* ([`Fifo::is_empty`], or
+//! [`Fifo::drain_one`], which waits for a claimed head to be published),
+//! never only at what is published. Under loom, whose SeqCst
+//! read-modify-writes are only AcqRel, the claim is followed by the
+//! SeqCst fence that gives it its place in the total order.
 //! - The producer of a segment's last position links the next segment (and
 //!   moves `tail` to it) before it publishes its value. The consumer of
 //!   that position moves `head` to it right after claiming. So each link
 //!   has exactly one writer: no pointer compare-and-swap, no ABA.
-//! - Segments are never freed while the FIFO lives: one whose every value
-//!   was read goes to a spare list and is reused at a later range of
-//!   positions. A thread holding a stale pointer to a segment therefore
+//! - Segments are never freed while the FIFO lives. The consumer of a
+//!   segment's last position retires it; a producer that needs a segment
+//!   reuses the first retired one whose every slot is stamped read (some
+//!   reader may still be copying its value out when the segment retires),
+//!   at a later range of positions. A thread holding a stale pointer to a segment therefore
 //!   reads valid memory, and every read it acts on is checked against
 //!   positions, which never repeat: a segment's `start` must cover the
 //!   position, and a slot's stamp must equal that position plus one.
@@ -43,23 +60,28 @@
 //!   compare-and-swap claimed the same position after seeing its stamp
 //!   (release store, acquire load): one write, then one read, never at
 //!   once.
-//! - A segment is reused only after all [`SEGMENT`] of its values were read
-//!   and both ends moved past it, so no claimed position still refers to
-//!   it; its memory is freed only in `Drop`, with `&mut self`.
+//! - A segment is reused only after all [`SEGMENT`] of its slots were
+//!   stamped read (release store after the read, acquire load before the
+//!   reuse) and both ends moved past it, so no claimed position still
+//!   refers to it; its memory is freed only in `Drop`, with `&mut self`.
 
 #![allow(unsafe_code)]
 
+use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::PoisonError;
 
 use crate::executor::counts::Padded;
-use crate::sync::{AtomicPtr, AtomicUsize, Mutex};
+use crate::sync::{self, AtomicPtr, AtomicUsize, Mutex};
 
 /// The start of a segment not linked yet: covers no position a FIFO
 /// reaches.
 const UNLINKED: usize = usize::MAX / 2;
+
+/// Set in a stamp whose value was read (positions stay far below it).
+const READ: usize = 1 << (usize::BITS - 1);
 
 /// Slots per segment: small under loom so models cross segments.
 #[cfg(not(loom))]
@@ -86,8 +108,9 @@ impl<T> UnsafeCell<T> {
 }
 
 struct Slot<T> {
-    /// `position + 1` once the value of `position` is written; a position
-    /// of an earlier use of the segment (or 0) otherwise.
+    /// `position + 1` once the value of `position` is written, with
+    /// [`READ`] set once it was read; a stamp of an earlier use of the
+    /// segment (or 0) otherwise.
     stamp: AtomicUsize,
     value: UnsafeCell<MaybeUninit<T>>,
 }
@@ -100,9 +123,6 @@ struct Segment<T> {
     /// The segment after this one: set by the producer of this segment's
     /// last position, before it publishes that value.
     next: AtomicPtr<Segment<T>>,
-    /// Values read out of this use; the reader that makes it `SEGMENT`
-    /// hands the segment to the spares.
-    read: AtomicUsize,
     slots: [Slot<T>; SEGMENT],
 }
 
@@ -111,7 +131,6 @@ impl<T> Segment<T> {
         let segment = Box::new(Segment {
             start: AtomicUsize::new(start),
             next: AtomicPtr::new(std::ptr::null_mut()),
-            read: AtomicUsize::new(0),
             slots: std::array::from_fn(|_| Slot {
                 stamp: AtomicUsize::new(0),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
@@ -124,6 +143,16 @@ impl<T> Segment<T> {
         let offset = position.wrapping_sub(self.start.load(SeqCst));
         (offset < SEGMENT).then_some(offset)
     }
+
+    /// Whether every value of a retired segment was read out. Its start
+    /// is stable: only `take_segment`, under the lock, reuses it.
+    fn all_read(&self) -> bool {
+        let start = self.start.load(SeqCst);
+        self.slots
+            .iter()
+            .enumerate()
+            .all(|(offset, slot)| slot.stamp.load(Acquire) == (start + offset + 1) | READ)
+    }
 }
 
 /// One end: the next position to claim and the segment holding it (the
@@ -134,10 +163,12 @@ struct End<T> {
     segment: AtomicPtr<Segment<T>>,
 }
 
-/// Every segment the FIFO owns, and those free for reuse.
+/// Every segment the FIFO owns, those ready for reuse, and those both
+/// ends moved past (oldest first), to reuse once every value was read out.
 struct Segments<T> {
     all: Vec<NonNull<Segment<T>>>,
     spare: Vec<NonNull<Segment<T>>>,
+    retired: VecDeque<NonNull<Segment<T>>>,
 }
 
 pub(crate) struct Fifo<T> {
@@ -177,6 +208,7 @@ impl<T> Fifo<T> {
             segments: Mutex::new(Segments {
                 all: vec![first],
                 spare: Vec::new(),
+                retired: VecDeque::new(),
             }),
         }
     }
@@ -185,12 +217,20 @@ impl<T> Fifo<T> {
         self.segments.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A segment to link next: a spare if any, else a new one. It covers
-    /// no position until [`Fifo::link`] gives it a start.
+    /// A segment to link next: a spare, else the first retired one whose
+    /// values were all read, else a new one. It covers no position until
+    /// [`Fifo::link`] gives it a start.
     fn take_segment(&self) -> NonNull<Segment<T>> {
         let mut segments = self.lock_segments();
         if let Some(spare) = segments.spare.pop() {
             return spare;
+        }
+        let reusable = segments.retired.iter().position(|segment| {
+            // SAFETY: retired segments are owned by the FIFO.
+            unsafe { segment.as_ref() }.all_read()
+        });
+        if let Some(index) = reusable {
+            return segments.retired.remove(index).expect("found above");
         }
         let fresh = Segment::allocate(UNLINKED);
         segments.all.push(fresh);
@@ -206,7 +246,6 @@ impl<T> Fifo<T> {
         // and check them against positions.
         let fresh = unsafe { next.as_ref() };
         fresh.next.store(std::ptr::null_mut(), Relaxed);
-        fresh.read.store(0, Relaxed);
         fresh.start.store(start, SeqCst);
         segment.next.store(next.as_ptr(), SeqCst);
         self.tail.segment.store(next.as_ptr(), SeqCst);
@@ -220,10 +259,11 @@ impl<T> Fifo<T> {
 
     /// Appends `value`. Lock-free except once per [`SEGMENT`] pushes, when
     /// the producer of a segment's last position takes the next segment
-    /// (from the spares, under a short lock, or the allocator).
+    /// (a retired one, under a short lock, or the allocator).
     ///
-    /// The stamp is stored SeqCst: the lane reads its sleepers after this
-    /// (an announce-then-check handshake with a parking consumer).
+    /// The claim is SeqCst and the publication a release store: loads
+    /// after a push are ordered after its claim only (see the module
+    /// docs).
     pub(crate) fn push(&self, value: T) {
         let mut backoff = 0u32;
         // Taken before claiming a segment's last position, so that the
@@ -252,6 +292,7 @@ impl<T> Fifo<T> {
             {
                 continue;
             }
+            sync::handshake();
             if last {
                 let next = next.take().expect("taken above");
                 self.link(segment, next, position + 1);
@@ -261,7 +302,7 @@ impl<T> Fifo<T> {
             // the slot before the stamp below.
             slot.value
                 .with_mut(|value_ptr| unsafe { (*value_ptr).write(value) });
-            slot.stamp.store(position + 1, SeqCst);
+            slot.stamp.store(position + 1, Release);
             if let Some(unused) = next {
                 // Prepared for a last position another producer claimed.
                 self.lock_segments().spare.push(unused);
@@ -315,9 +356,9 @@ impl<T> Fifo<T> {
     }
 
     /// Whether no position is claimed and unread (published or being
-    /// written): a hint, read from both ends.
-    // Used by the queue, which under plain loom uses the stand-in lane.
-    #[cfg_attr(all(loom, not(pymt_loom_fifo)), allow(dead_code))]
+    /// written): a hint, read from both ends. Read after a SeqCst write,
+    /// it is the look that a push's claim is ordered against (see "What a
+    /// push orders").
     pub(crate) fn is_empty(&self) -> bool {
         self.head.position.load(SeqCst) == self.tail.position.load(SeqCst)
     }
@@ -359,13 +400,14 @@ impl<T> Fifo<T> {
         };
         let slot = &segment.slots[offset];
         if slot.stamp.load(SeqCst) != position + 1 {
+            if self.head.position.load(SeqCst) != position {
+                // Another consumer took it (the stamp may read as read,
+                // and the segment may have been reused since): the reads
+                // above prove nothing.
+                return None;
+            }
             if !tell_writing {
                 return Some(Head::Empty);
-            }
-            if self.head.position.load(SeqCst) != position {
-                // Another consumer took it (and the segment may have been
-                // reused since): the reads above prove nothing.
-                return None;
             }
             // Still unclaimed, so the segment did cover it: the stamp was
             // this slot's, and the tail says whether a push is under way.
@@ -388,9 +430,12 @@ impl<T> Fifo<T> {
         let value = slot
             .value
             .with_mut(|value_ptr| unsafe { (*value_ptr).assume_init_read() });
-        if segment.read.fetch_add(1, AcqRel) + 1 == SEGMENT {
-            // Every value read and both ends moved on: reusable.
-            self.lock_segments().spare.push(NonNull::from(segment));
+        slot.stamp.store((position + 1) | READ, Release);
+        if offset == SEGMENT - 1 {
+            // Both ends moved on: reusable once every value is read out.
+            self.lock_segments()
+                .retired
+                .push_back(NonNull::from(segment));
         }
         Some(Head::Value(value))
     }

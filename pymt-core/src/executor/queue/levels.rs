@@ -183,10 +183,13 @@ impl Levels {
         self.level(side, level).lane.push(entry);
         // After the push: whoever sees the bit finds the entry. A bit still
         // set is left alone: a pop that clears it later looks at the lane
-        // again after its clear, and sees this entry (the push, then the
-        // load that read the bit before the clear, then the clear, then
-        // that look: a handshake in the SeqCst order).
+        // again after its clear, and sees this entry claimed (the push's
+        // claim, then the load that read the bit before the clear, then the
+        // clear, then that look: a handshake in the SeqCst order), which
+        // `take` waits for. The FIFO orders the claim under loom itself;
+        // the stand-in lane needs the fence here.
         let word = &self.bits[side.index()];
+        #[cfg(all(loom, not(pymt_loom_fifo)))]
         sync::handshake();
         if word.load(SeqCst) & (1 << level) == 0 {
             word.fetch_or(1 << level, SeqCst);

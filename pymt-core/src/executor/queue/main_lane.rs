@@ -2,17 +2,22 @@
 //! `fifo.rs` plus parking for the workers that wait on it.
 //!
 //! A waiting worker (which has spun over every lane already, in its loop)
-//! announces itself in `sleepers` and blocks on a condition variable. A push publishes its
-//! entry, then reads `sleepers`, and takes the lock to notify only when
-//! someone may be blocked: an idle pool costs nothing, and a busy one's
-//! pushes read one word. Announce-then-check on one side, publish-then-read
-//! on the other, both SeqCst: a waiter either sees the entry or is seen.
+//! announces itself in `sleepers` and blocks on a condition variable. A
+//! push claims its place, publishes its entry, then reads `sleepers`, and
+//! takes the lock to notify only when someone may be blocked: an idle pool
+//! costs nothing, and a busy one's pushes read one word.
 //!
-//! A waiter that is seen, woken, and then finds the head still being
-//! written (a later push woke it) blocks again: its wake-up is spent, and
-//! the head's push wakes one waiter for two entries. So a waiter that
-//! leaves with an entry wakes another if more is published and someone
-//! sleeps unwoken.
+//! The handshake is announce-then-check on one side and claim-then-read on
+//! the other, both SeqCst (the publication itself is a release store:
+//! `fifo.rs`). So a waiter either sees the entry *claimed* or is seen. A
+//! waiter that finds the head claimed but not yet published waits for that
+//! push, a few instructions away, instead of blocking: the push may have
+//! read `sleepers` before the waiter announced itself.
+//!
+//! A waiter that is woken and finds the lane empty (another consumer took
+//! the entry) blocks again, its wake-up spent. So a waiter that leaves
+//! with an entry wakes another if more is published and someone sleeps
+//! unwoken.
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::PoisonError;
@@ -35,6 +40,10 @@ pub(crate) struct MainLane<T> {
     /// it adds no interleavings).
     #[cfg(loom)]
     blocked: std::sync::atomic::AtomicBool,
+    /// A `pop_wait` found the head claimed and not published, and waited
+    /// for it (loom coverage, as `blocked`).
+    #[cfg(loom)]
+    waited_for_claim: std::sync::atomic::AtomicBool,
 }
 
 /// Who waits on `ready`, under its lock.
@@ -65,6 +74,8 @@ impl<T> MainLane<T> {
             ready: Condvar::new(),
             #[cfg(loom)]
             blocked: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(loom)]
+            waited_for_claim: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -80,8 +91,8 @@ impl<T> MainLane<T> {
     }
 
     pub(crate) fn push(&self, entry: T) {
+        // Ordered after the push's claim (see the module docs).
         self.fifo.push(entry);
-        sync::handshake();
         if self.sleepers.load(SeqCst) > 0 {
             let mut waiters = self.lock();
             if waiters.unwoken() > 0 {
@@ -142,6 +153,14 @@ impl<T> MainLane<T> {
             // this consumer in `sleepers`.
             self.announce(&waiters);
             entry = self.fifo.try_pop();
+            if entry.is_none() && !self.fifo.is_empty() {
+                // Claimed, perhaps not published yet: its push may have
+                // read `sleepers` before the announcement. Wait for it.
+                entry = self.fifo.drain_one();
+                #[cfg(loom)]
+                self.waited_for_claim
+                    .store(entry.is_some(), std::sync::atomic::Ordering::Relaxed);
+            }
             if entry.is_some() {
                 break None;
             }
@@ -227,6 +246,14 @@ pub(crate) mod loom_export {
         /// Whether a `pop_wait` ever blocked on the condition variable.
         pub fn blocked(&self) -> bool {
             self.0.blocked.load(std::sync::atomic::Ordering::Relaxed)
+        }
+
+        /// Whether the last `pop_wait` that found the head claimed but not
+        /// published waited for it and took it.
+        pub fn waited_for_claim(&self) -> bool {
+            self.0
+                .waited_for_claim
+                .load(std::sync::atomic::Ordering::Relaxed)
         }
 
         /// Appends `value`.

@@ -14,9 +14,8 @@
 //!   (`fifo.rs`, `main_lane.rs`). Idle workers block on it, and wake
 //!   tokens ([`Entry::Wake`]) travel through it. A pop does not wait for a
 //!   push still writing the first entry: it reports nothing (and serves no
-//!   lower lane meanwhile: entries published behind that push come first),
-//!   and that push wakes a blocked worker when it is done. `take_all` does
-//!   wait for such pushes.
+//!   lower lane meanwhile: entries published behind that push come first).
+//!   A worker about to block, and `take_all`, do wait for such pushes.
 //! - `levels`: a lane per priority in -64..63 other than 0 (the same FIFO
 //!   as the main lane, made on first use), with a bit per level
 //!   (`levels.rs`).
@@ -247,7 +246,7 @@ impl Queue {
         if self.lane.head_being_written() {
             // Lane entries published behind that push were queued before
             // the low ones their submitters pushed next: nothing lower is
-            // served meanwhile. The push wakes a blocked worker when done.
+            // served meanwhile. A worker about to block waits for the push.
             return None;
         }
         if levels {
