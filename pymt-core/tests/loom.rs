@@ -1401,3 +1401,84 @@ fn fifo_producers_race_a_segment_reused_at_the_tail() {
     });
     coverage.assert_saw(&["a segment reused", "every segment fresh"]);
 }
+
+/// Review of the read marks (4e16591): two consumers each take one of the
+/// first segment's values while the producer fills the second segment and
+/// needs another. It may reuse the first segment only once both its slots
+/// are stamped read: a consumer still copying its value out of slot 0 while
+/// the producer writes position 4 there is a loom data race (`UnsafeCell`),
+/// a slot reused too early loses or doubles a value.
+#[test]
+fn fifo_reuse_waits_for_a_slow_reader() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let lane = Arc::new(pymt::LoomLane::new());
+        for value in 0..3 {
+            lane.push(value);
+        }
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let lane = Arc::clone(&lane);
+                thread::spawn(move || lane.try_pop())
+            })
+            .collect();
+        // Position 3 is the second segment's last: its push takes the
+        // segment for positions 4 and 5, and writes position 4.
+        for value in 3..5 {
+            lane.push(value);
+        }
+        let mut all: Vec<usize> = Vec::new();
+        for consumer in consumers {
+            all.extend(consumer.join().unwrap());
+        }
+        while let Some(value) = lane.try_pop() {
+            all.push(value);
+        }
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2, 3, 4]);
+        seen.saw(if lane.segments_allocated() < 3 {
+            "first segment reused"
+        } else {
+            "a fresh segment"
+        });
+    });
+    coverage.assert_saw(&["first segment reused", "a fresh segment"]);
+}
+
+/// Review of 4e16591: a consumer about to block races the push of a
+/// segment's last position (claim, link, then publish, the release store
+/// with nothing after it) into a segment reused from an earlier range,
+/// whose slots still hold that range's read marks. The consumer must not
+/// take a stale read mark for anything, must see the claim and wait for
+/// it (or be woken), and must find the value (a loom deadlock otherwise).
+#[test]
+fn lane_waiter_vs_a_claim_of_a_reused_segments_last_slot() {
+    let coverage = Coverage::default();
+    let seen = coverage.clone();
+    model(move || {
+        let lane = Arc::new(pymt::LoomLane::new());
+        // Positions 0..4 pushed and read: the first segment is reused for
+        // positions 4 and 5, its slots stamped read for positions 0 and 1.
+        for value in 0..5 {
+            lane.push(value);
+            assert_eq!(lane.try_pop(), Some(value));
+        }
+        assert_eq!(lane.segments_allocated(), 2);
+        let producer = {
+            let lane = Arc::clone(&lane);
+            thread::spawn(move || lane.push(5))
+        };
+        assert_eq!(lane.pop_wait(), 5);
+        producer.join().unwrap();
+        assert_eq!(lane.try_pop(), None);
+        seen.saw(if lane.waited_for_claim() {
+            "waited for the claim"
+        } else if lane.blocked() {
+            "blocked"
+        } else {
+            "took it published"
+        });
+    });
+    coverage.assert_saw(&["waited for the claim", "blocked", "took it published"]);
+}
