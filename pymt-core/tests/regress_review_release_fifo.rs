@@ -238,7 +238,10 @@ fn one_worker_keeps_each_submitters_order_across_lanes() {
         // not run while an earlier one of the same or a higher priority
         // from its submitter has not run yet.
         for (pos, &(s, i, p)) in ran.iter().enumerate() {
-            assert!(!std::mem::replace(&mut seen[s][i], true), "round {round}: ({s},{i}) twice");
+            assert!(
+                !std::mem::replace(&mut seen[s][i], true),
+                "round {round}: ({s},{i}) twice"
+            );
             for j in 0..i {
                 let q = PATTERN[j % PATTERN.len()];
                 if q >= p && !seen[s][j] {
@@ -271,7 +274,8 @@ fn racing_consumers_never_lose_or_double_a_job_across_reuse() {
             .build()
             .unwrap();
         const PER: usize = 3_000;
-        let runs: Arc<Vec<AtomicUsize>> = Arc::new((0..4 * PER).map(|_| AtomicUsize::new(0)).collect());
+        let runs: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..4 * PER).map(|_| AtomicUsize::new(0)).collect());
         let submitters: Vec<_> = (0..4)
             .map(|s| {
                 let (pool, runs) = (pool.clone(), runs.clone());
@@ -281,7 +285,11 @@ fn racing_consumers_never_lose_or_double_a_job_across_reuse() {
                     for i in 0..PER {
                         let runs = runs.clone();
                         let id = s * PER + i;
-                        let spin = if rng.below(64) == 0 { rng.below(20_000) } else { 0 };
+                        let spin = if rng.below(64) == 0 {
+                            rng.below(20_000)
+                        } else {
+                            0
+                        };
                         drop(pool.submit_with_priority(p, move || {
                             runs[id].fetch_add(1, SeqCst);
                             spin_ns(spin);
@@ -299,7 +307,12 @@ fn racing_consumers_never_lose_or_double_a_job_across_reuse() {
         }
         assert!(pool.wait_completion(LONG), "round {round}: not settled");
         for (id, r) in runs.iter().enumerate() {
-            assert_eq!(r.load(SeqCst), 1, "round {round}: job {id} ran {} times", r.load(SeqCst));
+            assert_eq!(
+                r.load(SeqCst),
+                1,
+                "round {round}: job {id} ran {} times",
+                r.load(SeqCst)
+            );
         }
         assert!(pool.join(LONG));
     }
@@ -336,7 +349,8 @@ fn shutdown_races_pushes_on_every_lane() {
         let go = Arc::new(Barrier::new(4));
         let submitters: Vec<_> = (0..3)
             .map(|t| {
-                let (pool, drops, made, go) = (pool.clone(), drops.clone(), made.clone(), go.clone());
+                let (pool, drops, made, go) =
+                    (pool.clone(), drops.clone(), made.clone(), go.clone());
                 thread::spawn(move || {
                     go.wait();
                     let mut rng = Rng::new(round * 17 + t);
@@ -357,7 +371,11 @@ fn shutdown_races_pushes_on_every_lane() {
             let pool = pool.clone();
             move || pool.shutdown(LONG)
         });
-        assert_eq!(stopped, Some(true), "round {round}: shutdown failed or hung");
+        assert_eq!(
+            stopped,
+            Some(true),
+            "round {round}: shutdown failed or hung"
+        );
         for s in submitters {
             let tasks = s.join().unwrap();
             let start = Instant::now();
@@ -444,7 +462,11 @@ fn a_backlog_left_in_every_lane_is_dropped_once() {
         assert!(held.wait_timeout(BOUND));
         drop(pool);
         wait_for_at_most("every value dropped", BOUND, || drops.load(SeqCst) >= total);
-        assert_eq!(drops.load(SeqCst), total, "round {round}: a value dropped twice");
+        assert_eq!(
+            drops.load(SeqCst),
+            total,
+            "round {round}: a value dropped twice"
+        );
         assert_eq!(ran.load(SeqCst), warm, "round {round}: a cancelled job ran");
     }
 }
