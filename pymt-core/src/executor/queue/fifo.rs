@@ -80,7 +80,9 @@ use crate::sync::{self, AtomicPtr, AtomicUsize, Mutex};
 /// reaches.
 const UNLINKED: usize = usize::MAX / 2;
 
-/// Set in a stamp whose value was read (positions stay far below it).
+/// Set in a stamp whose value was read. Positions stay below it: 2^63
+/// pushes on a 64-bit target; on a 32-bit one a lane takes 2^31 pushes
+/// over its life (its positions wrapped at 2^32 before marks existed).
 const READ: usize = 1 << (usize::BITS - 1);
 
 /// Slots per segment: small under loom so models cross segments.
@@ -164,7 +166,8 @@ struct End<T> {
 }
 
 /// Every segment the FIFO owns, those ready for reuse, and those both
-/// ends moved past (oldest first), to reuse once every value was read out.
+/// ends moved past (in retiring order), to reuse once every value was read
+/// out.
 struct Segments<T> {
     all: Vec<NonNull<Segment<T>>>,
     spare: Vec<NonNull<Segment<T>>>,
@@ -217,15 +220,16 @@ impl<T> Fifo<T> {
         self.segments.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A segment to link next: a spare, else the first retired one whose
-    /// values were all read, else a new one. It covers no position until
-    /// [`Fifo::link`] gives it a start.
+    /// A segment to link next: a spare, else the most recently retired one
+    /// whose values were all read (likely still in cache: a trickle after a
+    /// large backlog keeps reusing a few warm segments), else a new one. It
+    /// covers no position until [`Fifo::link`] gives it a start.
     fn take_segment(&self) -> NonNull<Segment<T>> {
         let mut segments = self.lock_segments();
         if let Some(spare) = segments.spare.pop() {
             return spare;
         }
-        let reusable = segments.retired.iter().position(|segment| {
+        let reusable = segments.retired.iter().rposition(|segment| {
             // SAFETY: retired segments are owned by the FIFO.
             unsafe { segment.as_ref() }.all_read()
         });
