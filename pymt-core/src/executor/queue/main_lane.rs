@@ -193,11 +193,11 @@ impl<T> MainLane<T> {
         };
         waiters.waiting -= 1;
         waiters.notified = waiters.notified.min(waiters.waiting);
-        // Pass the wake-up on: a consumer woken for a value published
-        // behind a push still under way at the head found nothing and
-        // blocked again, its notification spent. The push of the head
-        // then woke one consumer (maybe this one) for two values: if more
-        // is published and someone still sleeps unwoken, wake one.
+        // Pass the wake-up on: pushes skip the lock while a notification
+        // is on its way, and a woken consumer may find its value taken by
+        // another and block again, its notification spent; so one wake-up
+        // can stand for several values. If more is published and someone
+        // still sleeps unwoken, wake one.
         if entry.is_some() && waiters.unwoken() > 0 && self.fifo.head_published() {
             waiters.notified += 1;
             self.ready.notify_one();
