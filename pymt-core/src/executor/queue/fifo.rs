@@ -44,14 +44,14 @@
 //!   has exactly one writer: no pointer compare-and-swap, no ABA.
 //! - Segments are never freed while the FIFO lives. The consumer of a
 //!   segment's last position retires it; a producer that needs a segment
-//!   reuses the first retired one whose every slot is stamped read (some
+//!   reuses the latest retired one whose every slot is stamped read (some
 //!   reader may still be copying its value out when the segment retires),
-//!   at a later range of positions. A thread holding a stale pointer to a segment therefore
-//!   reads valid memory, and every read it acts on is checked against
-//!   positions, which never repeat: a segment's `start` must cover the
-//!   position, and a slot's stamp must equal that position plus one.
-//!   The cost: a lane keeps the segments of its longest backlog, as a
-//!   `Vec` keeps its capacity, until the pool is dropped.
+//!   at a later range of positions. A thread holding a stale pointer to a
+//!   segment therefore reads valid memory, and every read it acts on is
+//!   checked against positions, which never repeat: a segment's `start`
+//!   must cover the position, and a slot's stamp must equal that position
+//!   plus one. The cost: a lane keeps the segments of its longest backlog,
+//!   as a `Vec` keeps its capacity, until the pool is dropped.
 //!
 //! # Safety
 //!
