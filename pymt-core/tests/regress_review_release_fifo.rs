@@ -65,11 +65,7 @@ fn jitter(rng: &mut Rng) {
 #[test]
 fn lone_idle_worker_takes_each_job_submitted_as_it_blocks() {
     let deadline = budget();
-    let pool = Pool::builder()
-        .min_workers(1)
-        .max_workers(1)
-        .build()
-        .unwrap();
+    let pool = fixed_pool(1);
     let (tx, rx) = mpsc::channel::<u64>();
     let mut rng = Rng::new(7);
     let mut round = 0u64;
@@ -96,11 +92,7 @@ fn lone_idle_worker_takes_each_job_submitted_as_it_blocks() {
 #[test]
 fn idle_workers_take_each_ranked_job_submitted_as_they_block() {
     let deadline = budget();
-    let pool = Pool::builder()
-        .min_workers(2)
-        .max_workers(2)
-        .build()
-        .unwrap();
+    let pool = fixed_pool(2);
     let (tx, rx) = mpsc::channel::<u64>();
     let mut rng = Rng::new(11);
     let mut round = 0u64;
@@ -134,11 +126,7 @@ fn idle_workers_take_each_ranked_job_submitted_as_they_block() {
 #[test]
 fn two_racing_submitters_reach_both_idle_workers() {
     let deadline = budget();
-    let pool = Pool::builder()
-        .min_workers(2)
-        .max_workers(2)
-        .build()
-        .unwrap();
+    let pool = fixed_pool(2);
     let mut rng = Rng::new(3);
     let mut round = 0u64;
     while Instant::now() < deadline {
@@ -202,11 +190,7 @@ fn one_worker_keeps_each_submitters_order_across_lanes() {
     let mut round = 0u64;
     while Instant::now() < deadline {
         round += 1;
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = fixed_pool(1);
         let each = 300 + 500 * (round as usize % 3);
         let log: Record<Logged> = Record::new();
         let go = Arc::new(Barrier::new(SUBMITTERS));
@@ -268,11 +252,7 @@ fn racing_consumers_never_lose_or_double_a_job_across_reuse() {
     let mut round = 0u64;
     while Instant::now() < deadline {
         round += 1;
-        let pool = Pool::builder()
-            .min_workers(4)
-            .max_workers(4)
-            .build()
-            .unwrap();
+        let pool = fixed_pool(4);
         const PER: usize = 3_000;
         let runs: Arc<Vec<AtomicUsize>> =
             Arc::new((0..4 * PER).map(|_| AtomicUsize::new(0)).collect());
@@ -409,11 +389,7 @@ fn a_backlog_left_in_every_lane_is_dropped_once() {
     let mut round = 0u64;
     while Instant::now() < deadline {
         round += 1;
-        let pool = Pool::builder()
-            .min_workers(1)
-            .max_workers(1)
-            .build()
-            .unwrap();
+        let pool = fixed_pool(1);
         let drops = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         // Run (and retire) a few segments' worth first.

@@ -14,6 +14,15 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// A pool of exactly `workers` workers, started up front.
+pub(crate) fn fixed_pool(workers: usize) -> pymt::Pool {
+    pymt::Pool::builder()
+        .min_workers(workers)
+        .max_workers(workers)
+        .build()
+        .unwrap()
+}
+
 /// Joins a task, failing the test if it does not end within [`LONG`].
 #[track_caller]
 pub(crate) fn join<T>(task: pymt::Task<T>) -> Result<T, pymt::TaskError> {
